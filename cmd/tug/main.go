@@ -1,0 +1,81 @@
+// Command tug is the whole of tug in one binary: the API server, the node
+// agent, the single-machine cluster (`tug up`) and the kubectl-style CLI.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// command is one subcommand of the binary.
+type command struct {
+	name    string
+	aliases []string
+	summary string
+	run     func(ctx context.Context, args []string, stdio stdio) error
+}
+
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// commands lists every subcommand. Each lives in its own file.
+func commands() []command {
+	return []command{
+		{name: "version", summary: "print the version of tug", run: runVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr}))
+}
+
+func run(ctx context.Context, args []string, io stdio) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(io.out)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] || contains(c.aliases, args[0]) {
+			if err := c.run(ctx, args[1:], io); err != nil {
+				fmt.Fprintln(io.err, "error:", err)
+				return 1
+			}
+			return 0
+		}
+	}
+	fmt.Fprintf(io.err, "error: unknown command %q; run 'tug help' for the list\n", args[0])
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "tug: a compact container orchestrator\n\nUsage: tug COMMAND [flags]\n\nCommands:")
+	cs := commands()
+	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	for _, c := range cs {
+		name := c.name
+		if len(c.aliases) > 0 {
+			name += " (" + strings.Join(c.aliases, ", ") + ")"
+		}
+		fmt.Fprintf(w, "  %-16s %s\n", name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'tug COMMAND --help' for a command's flags.")
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
