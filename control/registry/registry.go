@@ -22,6 +22,9 @@ const (
 	SubBinding = "binding"
 	SubLog     = "log"
 	SubExec    = "exec"
+	// SubFinalize is namespaces/finalize, the only way to change a
+	// namespace's spec.finalizers (see PrepareForFinalize).
+	SubFinalize = "finalize"
 )
 
 // Resource describes one REST resource: everything the API server's
@@ -93,3 +96,8 @@ type Strategy interface {
 	// Row returns one Table row's cells, in Columns order, as of now.
 	Row(obj Object, now time.Time) []interface{}
 }
+
+// The package's entry points, implemented in resources.go:
+//
+//	func Resources() []Resource       // tug's resources, in discovery order
+//	func NewScheme() *runtime.Scheme  // core/v1, meta/v1, autoscaling/v1 registered
