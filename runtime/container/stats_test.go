@@ -1,0 +1,34 @@
+package container
+
+import (
+	"testing"
+)
+
+func TestStats(t *testing.T) {
+	r := newTestRuntime(t)
+	// Hold 20 MB in tmpfs (shmem: charged to the container, not reclaimable
+	// file cache) and burn some CPU.
+	c := baseContainer(t, "sh", "-c", `head -c 20000000 /dev/zero > /dev/shm/blob; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo ready; sleep 1000`)
+	startContainer(t, r, c)
+	waitForLog(t, c.LogPath, "ready")
+	s, err := r.Stats(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CPUUsageNanos == 0 {
+		t.Errorf("CPU usage is 0 after a busy loop: %+v", s)
+	}
+	if s.MemoryWorkingSetBytes < 20_000_000 || s.MemoryWorkingSetBytes > s.MemoryUsageBytes {
+		t.Errorf("working set %d, usage %d: want at least the 20 MB in /dev/shm, at most the usage", s.MemoryWorkingSetBytes, s.MemoryUsageBytes)
+	}
+	node, err := r.NodeStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if node.Containers.MemoryUsageBytes < s.MemoryUsageBytes || node.Containers.CPUUsageNanos < s.CPUUsageNanos {
+		t.Errorf("containers total %+v is less than one container %+v", node.Containers, s)
+	}
+	if node.Host.MemoryUsageBytes < node.Containers.MemoryUsageBytes || node.Host.CPUUsageNanos < node.Containers.CPUUsageNanos {
+		t.Errorf("host total %+v is less than the containers' %+v", node.Host, node.Containers)
+	}
+}
