@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -27,6 +25,7 @@ type Etcd struct {
 	client   *clientv3.Client
 	owned    bool
 	watchSeq atomic.Uint64
+	progress progressSupport
 }
 
 var _ Store = (*Etcd)(nil)
@@ -54,7 +53,7 @@ func Dial(ctx context.Context, cfg EtcdConfig) (*Etcd, error) {
 	defer cancel()
 	if _, err := c.Get(probe, "/registry/health-probe"); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("%w: etcd at %v does not answer: %v", ErrUnavailable, cfg.Endpoints, err)
+		return nil, fmt.Errorf("%w: etcd at %v does not answer within %s (are the --etcd-servers addresses right, and is etcd running?): %v", ErrUnavailable, cfg.Endpoints, cfg.DialTimeout, err)
 	}
 	return &Etcd{client: c, owned: true}, nil
 }
@@ -87,22 +86,35 @@ func (s *Etcd) Get(ctx context.Context, key string) (KV, error) {
 }
 
 func (s *Etcd) List(ctx context.Context, prefix string, opts ListOptions) (ListResult, error) {
-	start := prefix
-	if opts.KeysFrom != "" {
-		start = opts.KeysFrom
+	// The listing is {k under prefix : k >= KeysFrom}: a KeysFrom outside
+	// the prefix must neither widen it nor read past its end.
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	start := max(prefix, opts.KeysFrom)
+	empty := start >= end && end != "\x00" // "\x00" is "no end" for the empty prefix
+	if empty {
+		start = prefix
 	}
-	ops := []clientv3.OpOption{clientv3.WithRange(clientv3.GetPrefixRangeEnd(prefix))}
+	ops := []clientv3.OpOption{clientv3.WithRange(end)}
 	if opts.Revision > 0 {
 		ops = append(ops, clientv3.WithRev(opts.Revision))
 	}
-	if opts.Limit > 0 {
+	if empty {
+		// Still asked of etcd, so a compacted or future revision fails
+		// the same way as for a non-empty range.
+		ops = append(ops, clientv3.WithCountOnly())
+	} else if opts.Limit > 0 {
 		ops = append(ops, clientv3.WithLimit(opts.Limit))
 	}
 	resp, err := s.client.Get(ctx, start, ops...)
 	if err != nil {
 		return ListResult{}, wrapEtcd(prefix, err)
 	}
-	out := ListResult{Items: make([]KV, 0, len(resp.Kvs)), Revision: resp.Header.Revision, More: resp.More}
+	out := ListResult{Items: make([]KV, 0, len(resp.Kvs)), Revision: resp.Header.Revision}
+	if empty {
+		resp.Kvs = nil
+	} else {
+		out.More = resp.More
+	}
 	for _, kv := range resp.Kvs {
 		out.Items = append(out.Items, KV{Key: string(kv.Key), Value: kv.Value, Revision: kv.ModRevision})
 	}
@@ -116,9 +128,15 @@ func (s *Etcd) Apply(ctx context.Context, ops ...Op) (int64, error) {
 	if len(ops) == 0 {
 		return s.Revision(ctx)
 	}
+	if err := checkOps(ops); err != nil {
+		return 0, err
+	}
+	leases, err := s.grantLeases(ctx, ops)
+	if err != nil {
+		return 0, err
+	}
 	var conds []clientv3.Cmp
 	var thens, elses []clientv3.Op
-	leases := map[time.Duration]clientv3.LeaseID{}
 	for _, op := range ops {
 		switch op.Type {
 		case OpCreate:
@@ -129,24 +147,12 @@ func (s *Etcd) Apply(ctx context.Context, ops ...Op) (int64, error) {
 			} else {
 				conds = append(conds, clientv3.Compare(clientv3.ModRevision(op.Key), "=", op.Revision))
 			}
-		default:
-			return 0, fmt.Errorf("storage: unknown op type %v", op.Type)
 		}
 		switch op.Type {
 		case OpCreate, OpUpdate:
 			var putOpts []clientv3.OpOption
 			if op.TTL > 0 {
-				id, ok := leases[op.TTL]
-				if !ok {
-					secs := int64((op.TTL + time.Second - 1) / time.Second)
-					lease, err := s.client.Grant(ctx, secs)
-					if err != nil {
-						return 0, wrapEtcd(op.Key, err)
-					}
-					id = lease.ID
-					leases[op.TTL] = id
-				}
-				putOpts = append(putOpts, clientv3.WithLease(id))
+				putOpts = append(putOpts, clientv3.WithLease(leases[ttlSeconds(op.TTL)]))
 			}
 			thens = append(thens, clientv3.OpPut(op.Key, string(op.Value), putOpts...))
 		case OpDelete:
@@ -156,12 +162,15 @@ func (s *Etcd) Apply(ctx context.Context, ops ...Op) (int64, error) {
 	}
 	resp, err := s.client.Txn(ctx).If(conds...).Then(thens...).Else(elses...).Commit()
 	if err != nil {
+		// The outcome is unknown: the leases stay and expire on their own.
 		return 0, wrapEtcd(ops[0].Key, err)
 	}
 	if resp.Succeeded {
 		return resp.Header.Revision, nil
 	}
-	// Find the first op whose precondition failed, to name it.
+	s.revokeLeases(ctx, leases)
+	// Find the first op whose precondition failed, to name it. The Else
+	// reads ran in the same transaction, so one of them explains it.
 	for i, op := range ops {
 		kvs := resp.Responses[i].GetResponseRange().Kvs
 		exists := len(kvs) > 0
@@ -174,99 +183,70 @@ func (s *Etcd) Apply(ctx context.Context, ops ...Op) (int64, error) {
 			return 0, keyErr(op.Key, ErrConflict)
 		}
 	}
-	// The state changed between the transaction and our reading of it.
 	return 0, keyErr(ops[0].Key, ErrConflict)
 }
 
-// progressInterval is how often a progress-requesting watch asks etcd for a
-// progress notification (the API server turns these into bookmarks).
-const progressInterval = 5 * time.Second
+// checkOps rejects what etcd would refuse with a less helpful message.
+func checkOps(ops []Op) error {
+	seen := make(map[string]bool, len(ops))
+	for i, op := range ops {
+		switch op.Type {
+		case OpCreate, OpUpdate, OpDelete:
+		default:
+			return fmt.Errorf("%w: op %d has unknown type %v", ErrInvalid, i, op.Type)
+		}
+		if op.Key == "" {
+			return fmt.Errorf("%w: op %d (%v) has an empty key", ErrInvalid, i, op.Type)
+		}
+		if seen[op.Key] {
+			return keyErr(op.Key, fmt.Errorf("%w: the key appears in more than one op of one Apply", ErrInvalid))
+		}
+		seen[op.Key] = true
+		if op.TTL < 0 || (op.TTL > 0 && op.Type == OpDelete) {
+			return keyErr(op.Key, fmt.Errorf("%w: TTL %s on a %v", ErrInvalid, op.TTL, op.Type))
+		}
+	}
+	return nil
+}
 
-func (s *Etcd) Watch(ctx context.Context, prefix string, fromRev int64, progress bool) (<-chan Event, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	// A private metadata value gives this watch its own gRPC stream, so a
-	// progress request is answered for this watch alone.
-	wctx := metadata.AppendToOutgoingContext(clientv3.WithRequireLeader(ctx), "tug-watch", strconv.FormatUint(s.watchSeq.Add(1), 10))
-	opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithPrevKV()}
-	if fromRev > 0 {
-		opts = append(opts, clientv3.WithRev(fromRev+1))
+// ttlSeconds rounds a TTL up to etcd's whole-second leases.
+func ttlSeconds(ttl time.Duration) int64 { return int64((ttl + time.Second - 1) / time.Second) }
+
+// grantLeases grants one lease per distinct TTL (in seconds) among ops.
+func (s *Etcd) grantLeases(ctx context.Context, ops []Op) (map[int64]clientv3.LeaseID, error) {
+	var leases map[int64]clientv3.LeaseID
+	for _, op := range ops {
+		if op.TTL <= 0 {
+			continue
+		}
+		secs := ttlSeconds(op.TTL)
+		if _, ok := leases[secs]; ok {
+			continue
+		}
+		lease, err := s.client.Grant(ctx, secs)
+		if err != nil {
+			s.revokeLeases(ctx, leases)
+			return nil, wrapEtcd(op.Key, err)
+		}
+		if leases == nil {
+			leases = map[int64]clientv3.LeaseID{}
+		}
+		leases[secs] = lease.ID
 	}
-	if progress {
-		opts = append(opts, clientv3.WithProgressNotify())
+	return leases, nil
+}
+
+// revokeLeases drops leases no key was attached to. Failing only leaves
+// them to expire by themselves.
+func (s *Etcd) revokeLeases(ctx context.Context, leases map[int64]clientv3.LeaseID) {
+	if len(leases) == 0 {
+		return
 	}
-	watcher := s.client.Watcher
-	wch := watcher.Watch(wctx, prefix, opts...)
-	out := make(chan Event, 64)
-	go func() {
-		defer close(out)
-		defer cancel()
-		var tick <-chan time.Time
-		if progress {
-			t := time.NewTicker(progressInterval)
-			defer t.Stop()
-			tick = t.C
-		}
-		send := func(ev Event) bool {
-			select {
-			case out <- ev:
-				return true
-			case <-ctx.Done():
-				return false
-			}
-		}
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick:
-				// Errors here only delay the next bookmark.
-				_ = watcher.RequestProgress(wctx)
-			case resp, ok := <-wch:
-				if !ok {
-					if ctx.Err() == nil {
-						send(Event{Type: EventError, Err: fmt.Errorf("%w: watch on %s closed", ErrUnavailable, prefix)})
-					}
-					return
-				}
-				if resp.CompactRevision != 0 {
-					send(Event{Type: EventError, Err: keyErr(prefix, fmt.Errorf("%w: revision %d is older than the compacted revision %d", ErrCompacted, fromRev, resp.CompactRevision))})
-					return
-				}
-				if err := resp.Err(); err != nil {
-					send(Event{Type: EventError, Err: wrapEtcd(prefix, err)})
-					return
-				}
-				if resp.IsProgressNotify() {
-					if !send(Event{Type: EventProgress, Revision: resp.Header.Revision}) {
-						return
-					}
-					continue
-				}
-				for _, e := range resp.Events {
-					ev := Event{Key: string(e.Kv.Key), Revision: e.Kv.ModRevision}
-					if e.PrevKv != nil {
-						ev.Prev = e.PrevKv.Value
-					}
-					switch {
-					case e.Type == clientv3.EventTypeDelete:
-						ev.Type = EventDeleted
-						ev.Revision = resp.Header.Revision
-						if e.Kv.ModRevision != 0 {
-							ev.Revision = e.Kv.ModRevision
-						}
-					case e.IsCreate():
-						ev.Type, ev.Value = EventCreated, e.Kv.Value
-					default:
-						ev.Type, ev.Value = EventModified, e.Kv.Value
-					}
-					if !send(ev) {
-						return
-					}
-				}
-			}
-		}
-	}()
-	return out, nil
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for _, id := range leases {
+		_, _ = s.client.Revoke(ctx, id)
+	}
 }
 
 func (s *Etcd) Revision(ctx context.Context) (int64, error) {
@@ -291,19 +271,26 @@ func (s *Etcd) Compact(ctx context.Context, rev int64) error {
 func wrapEtcd(key string, err error) error {
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%s: %w", key, err)
+		return keyErr(key, err)
 	case errors.Is(err, rpctypes.ErrCompacted), errors.Is(err, rpctypes.ErrGRPCCompacted):
 		return keyErr(key, fmt.Errorf("%w: %v", ErrCompacted, err))
 	case errors.Is(err, rpctypes.ErrFutureRev), errors.Is(err, rpctypes.ErrGRPCFutureRev):
-		return keyErr(key, fmt.Errorf("%w: %v", ErrConflict, err))
+		return keyErr(key, fmt.Errorf("%w: %v", ErrFutureRevision, err))
 	}
-	if s, ok := status.FromError(err); ok {
-		switch s.Code() {
-		case codes.Unavailable, codes.DeadlineExceeded:
-			return keyErr(key, fmt.Errorf("%w: %v", ErrUnavailable, err))
-		}
+	// The client turns etcd's own gRPC errors into rpctypes.EtcdError,
+	// which keeps the code but no longer looks like a gRPC status.
+	code := codes.Unknown
+	var ee rpctypes.EtcdError
+	if errors.As(err, &ee) {
+		code = ee.Code()
+	} else if s, ok := status.FromError(err); ok {
+		code = s.Code()
 	}
-	if errors.Is(err, rpctypes.ErrNoLeader) || errors.Is(err, rpctypes.ErrGRPCNoLeader) {
+	switch code {
+	// Unavailable covers no leader, leader changed, request timed out
+	// (also after a lost connection), server stopped; ResourceExhausted
+	// covers too many requests and a full database.
+	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted:
 		return keyErr(key, fmt.Errorf("%w: %v", ErrUnavailable, err))
 	}
 	return keyErr(key, err)

@@ -9,11 +9,19 @@ import (
 
 // Sentinel errors. Implementations wrap them with the key concerned.
 var (
-	ErrNotFound    = errors.New("key not found")
-	ErrExists      = errors.New("key already exists")
-	ErrConflict    = errors.New("revision conflict")
-	ErrCompacted   = errors.New("revision compacted")
+	ErrNotFound  = errors.New("key not found")
+	ErrExists    = errors.New("key already exists")
+	ErrConflict  = errors.New("revision conflict")
+	ErrCompacted = errors.New("revision compacted")
+	// ErrUnavailable means etcd could not be reached or could not commit
+	// (no leader, a timeout, a lost connection). The outcome of a write
+	// that fails with it is unknown: it may have been applied.
 	ErrUnavailable = errors.New("storage unavailable")
+	// ErrFutureRevision is a read at a revision the store has not reached.
+	ErrFutureRevision = errors.New("revision is in the future")
+	// ErrInvalid is a request no store could carry out (an empty key, the
+	// same key twice in one Apply, an unknown op type): a caller's bug.
+	ErrInvalid = errors.New("invalid storage request")
 )
 
 // KV is one stored value and the revision that last modified it.

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -37,6 +38,7 @@ type Etcd struct {
 	// Endpoints are the member's client URLs, for etcdctl or other clients.
 	Endpoints []string
 	e         *embed.Etcd
+	closeOnce sync.Once
 }
 
 // Start runs a member with its data in cfg.Dir and returns once it serves.
@@ -99,8 +101,10 @@ func Start(ctx context.Context, cfg Config) (*Etcd, error) {
 // Err reports a fatal error of the running member.
 func (m *Etcd) Err() <-chan error { return m.e.Err() }
 
-// Close stops the member, flushing its data.
+// Close stops the member, flushing its data. Calling it again is a no-op.
 func (m *Etcd) Close() {
-	m.Store.Client().Close()
-	m.e.Close()
+	m.closeOnce.Do(func() {
+		m.Store.Client().Close()
+		m.e.Close()
+	})
 }

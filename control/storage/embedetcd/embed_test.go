@@ -24,7 +24,9 @@ func TestStart(t *testing.T) {
 	}
 	if _, err := m.Store.Apply(ctx, storage.Create("/registry/a/b", []byte("x"))); err == nil {
 		t.Fatal("expected exists")
-	} else { t.Log(err) }
+	} else {
+		t.Log(err)
+	}
 	ch, _ := m.Store.Watch(ctx, "/registry/a/", rev-1, true)
 	ev := <-ch
 	t.Log(ev.Type, ev.Key, ev.Revision)
