@@ -1,0 +1,3 @@
+module fakebench
+
+go 1.26
