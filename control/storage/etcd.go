@@ -292,6 +292,12 @@ func wrapEtcd(key string, err error) error {
 	// covers too many requests and a full database.
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted:
 		return keyErr(key, fmt.Errorf("%w: %v", ErrUnavailable, err))
+	case codes.Unknown:
+		// A member without quorum times the request out on its side and
+		// the error crosses gRPC as Unknown with only this text left.
+		if s, ok := status.FromError(err); ok && s.Message() == context.DeadlineExceeded.Error() {
+			return keyErr(key, fmt.Errorf("%w: %v", ErrUnavailable, err))
+		}
 	}
 	return keyErr(key, err)
 }
