@@ -69,10 +69,17 @@ func (serviceStrategy) prepareForStatusUpdate(svc, old *corev1.Service) {
 // client changed the type but left those fields as they were (so that
 // `type: ClusterIP` on a NodePort service just works).
 func dropTypeDependentFields(svc, old *corev1.Service) {
-	if !ServiceNeedsClusterIP(svc) && ServiceNeedsClusterIP(old) && sameStrings(svc.Spec.ClusterIPs, old.Spec.ClusterIPs) && svc.Spec.ClusterIP == old.Spec.ClusterIP {
-		svc.Spec.ClusterIP, svc.Spec.ClusterIPs = "", nil
-		if sameFamilies(svc, old) {
-			svc.Spec.IPFamilies, svc.Spec.IPFamilyPolicy = nil, nil
+	// As kube: each field the old type implied is cleared on its own when
+	// the client left it as it was.
+	if !ServiceNeedsClusterIP(svc) && ServiceNeedsClusterIP(old) {
+		if sameStrings(svc.Spec.ClusterIPs, old.Spec.ClusterIPs) && svc.Spec.ClusterIP == old.Spec.ClusterIP {
+			svc.Spec.ClusterIP, svc.Spec.ClusterIPs = "", nil
+		}
+		if equality.Semantic.DeepEqual(svc.Spec.IPFamilies, old.Spec.IPFamilies) {
+			svc.Spec.IPFamilies = nil
+		}
+		if equality.Semantic.DeepEqual(svc.Spec.IPFamilyPolicy, old.Spec.IPFamilyPolicy) {
+			svc.Spec.IPFamilyPolicy = nil
 		}
 	}
 	if !ServiceNeedsNodePorts(svc) && ServiceNeedsNodePorts(old) && sameNodePorts(svc, old) {
@@ -95,11 +102,6 @@ func dropTypeDependentFields(svc, old *corev1.Service) {
 }
 
 func sameStrings(a, b []string) bool { return equality.Semantic.DeepEqual(a, b) }
-
-func sameFamilies(svc, old *corev1.Service) bool {
-	return equality.Semantic.DeepEqual(svc.Spec.IPFamilies, old.Spec.IPFamilies) &&
-		equality.Semantic.DeepEqual(svc.Spec.IPFamilyPolicy, old.Spec.IPFamilyPolicy)
-}
 
 func sameNodePorts(svc, old *corev1.Service) bool {
 	// Compare by port name, as the client may have reordered ports.

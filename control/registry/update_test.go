@@ -175,6 +175,16 @@ func TestServiceUpdate(t *testing.T) {
 		t.Errorf("ExternalName kept cluster fields: %+v", svc.Spec)
 	}
 
+	// To ExternalName with the cluster IP cleared by the client (what
+	// `kubectl edit` produces): the families go too, as in kube.
+	svc = old.DeepCopy()
+	svc.Spec.Type, svc.Spec.ExternalName = corev1.ServiceTypeExternalName, "db.example.com"
+	svc.Spec.ClusterIP, svc.Spec.ClusterIPs = "", nil
+	mustValid(t, update(t, "services", svc, old))
+	if svc.Spec.IPFamilies != nil || svc.Spec.IPFamilyPolicy != nil {
+		t.Errorf("ExternalName kept families: %v %v", svc.Spec.IPFamilies, svc.Spec.IPFamilyPolicy)
+	}
+
 	// Status updates leave the spec alone.
 	s := strategyFor(t, "services")
 	svc = old.DeepCopy()
