@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/tug-sh/tug/control/apiserver"
+	"github.com/tug-sh/tug/control/client"
 	"github.com/tug-sh/tug/control/storage"
 	"github.com/tug-sh/tug/control/storage/embedetcd"
 )
@@ -124,7 +125,10 @@ func Start(t testing.TB, opts ...Option) *Env {
 	})
 	env.URL = "http://" + ln.Addr().String()
 	env.Server = srv
-	env.Config = &rest.Config{Host: env.URL, QPS: -1, Timeout: 30 * time.Second}
+	// No overall Timeout: it would cut every watch; the server bounds
+	// ordinary requests itself.
+	env.Config = &rest.Config{Host: env.URL, QPS: -1}
+	client.PoolConnections(env.Config)
 	if env.Client, err = kubernetes.NewForConfig(env.Config); err != nil {
 		t.Fatalf("apitest: building clientset: %v", err)
 	}

@@ -6,7 +6,7 @@
 // talk to the cluster only through the API server, each with its own client
 // (own rate limiter, QPS and Burst from Options, user agent
 // "tug-controller-manager/NAME", and — for plain-HTTP configs — its own
-// connection pool, see PoolConnections) and its own event broadcaster.
+// connection pool, see client.PoolConnections) and its own event broadcaster.
 //
 // Several `tug server` processes may serve the same cluster; the
 // controllers run in one of them only, the leader. Manager.Run campaigns

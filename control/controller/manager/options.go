@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"strconv"
@@ -13,6 +11,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/tug-sh/tug/control/client"
 
 	"github.com/tug-sh/tug/control/controller/nodelifecycle"
 )
@@ -214,32 +214,8 @@ func (p plan) clientConfig(name string) *rest.Config {
 	c := rest.CopyConfig(p.Config)
 	c.QPS, c.Burst = p.QPS, p.Burst
 	c.UserAgent = "tug-controller-manager/" + name
-	PoolConnections(c)
+	client.PoolConnections(c)
 	return c
-}
-
-// PoolConnections gives a config without TLS options a transport of its own that
-// keeps connections open. Without it client-go uses http.DefaultTransport,
-// which keeps 2 idle connections per host: a controller with dozens of
-// requests in flight (bindings, pod creations) then opens and closes a TCP
-// connection per request, and on loopback runs out of ephemeral ports
-// (TIME_WAIT) at a few hundred requests per second.
-func PoolConnections(c *rest.Config) {
-	t := c.TLSClientConfig
-	if c.Transport != nil || c.Dial != nil || c.Proxy != nil || t.Insecure || t.CAFile != "" || len(t.CAData) > 0 ||
-		t.CertFile != "" || len(t.CertData) > 0 || t.KeyFile != "" || len(t.KeyData) > 0 || t.ServerName != "" {
-		return
-	}
-	c.Transport = &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   512,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ForceAttemptHTTP2:     true,
-	}
 }
 
 // streamConfig is clientConfig without an overall request timeout, for

@@ -86,7 +86,6 @@ func Start(t testing.TB, opts ...apitest.Option) *Cluster {
 func Attach(t testing.TB, env *apitest.Env) *Cluster {
 	t.Helper()
 	cfg := rest.CopyConfig(env.Config)
-	manager.PoolConnections(cfg)
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatalf("building a client: %v", err)
