@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -28,12 +29,21 @@ type stdio struct {
 
 // commands lists every subcommand. Each lives in its own file.
 func commands() []command {
-	return []command{
-		{name: "version", summary: "print the version of tug", run: runVersion},
-	}
+	// version comes from control/cli (client and server versions).
+	return append([]command{
+		{name: "up", summary: "run a one-machine cluster: API server, controllers and a node agent in one process", run: runUp},
+		{name: "server", summary: "run the API server, its etcd and the controllers", run: runServer},
+		{name: "bpf", summary: "inspect the eBPF Service load balancer (lb list, maps, progs)", run: runBPF},
+		{name: "image", summary: "manage the node's images (pull, ls, rm, import, build-busybox)", run: runImage},
+		{name: "agent", summary: "run the node agent: register the node, run its pods, serve logs/exec/stats", run: runAgent},
+		{name: "reset", summary: "remove everything the node agent created on this machine", run: runReset},
+	}, cliCommands()...)
 }
 
 func main() {
+	if code, ok := runReexecRole(); ok {
+		os.Exit(code)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr}))
@@ -47,6 +57,10 @@ func run(ctx context.Context, args []string, io stdio) int {
 	for _, c := range commands() {
 		if c.name == args[0] || contains(c.aliases, args[0]) {
 			if err := c.run(ctx, args[1:], io); err != nil {
+				var coded interface{ ExitCode() int }
+				if errors.As(err, &coded) {
+					return coded.ExitCode() // the command printed its own error
+				}
 				fmt.Fprintln(io.err, "error:", err)
 				return 1
 			}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tug-sh/tug/bpf/lb"
+	"github.com/tug-sh/tug/runtime/agent"
+)
+
+// runReset removes everything a node agent put on this machine, like
+// `kubeadm reset`.
+func runReset(ctx context.Context, args []string, io stdio) error {
+	fs := pflag.NewFlagSet("tug reset", pflag.ContinueOnError)
+	fs.SetOutput(io.err)
+	dataDir := fs.String("data-dir", agent.DefaultDataDir, "the agent's data directory")
+	runDir := fs.String("run-dir", agent.DefaultRunDir, "the agent's runtime directory")
+	cgroupParent := fs.String("cgroup-parent", "tug", "the cgroup containers were created under")
+	bridge := fs.String("bridge", "tug0", "the pod bridge")
+	hostNetns := fs.String("host-netns", "", "the node's network namespace, if the agent ran with --host-netns")
+	vxlan := fs.String("vxlan-device", "", "the overlay's vxlan device (default tug.1)")
+	bpffs := fs.String("bpffs", lb.DefaultBPFFS, "where the BPF filesystem is mounted")
+	keepBPF := fs.Bool("keep-bpf", false, "leave the eBPF Service load balancer attached and pinned")
+	fs.Usage = func() {
+		fmt.Fprint(io.err, "Usage: tug reset [flags]\n\nStops and removes every container, pod network namespace, veth, the bridge, the vxlan device,\nthe eBPF load balancer, IP allocations, images, pod files and logs an agent created.\nRunning it again, or where no agent ran, is harmless. Stop the agent first. Needs root.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("tug reset takes no arguments, got %q", fs.Args())
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("tug reset needs root")
+	}
+	cfg := agent.ResetConfig{
+		DataDir: *dataDir, RunDir: *runDir, CgroupParent: *cgroupParent, Bridge: *bridge, VXLANDevice: *vxlan, HostNetns: *hostNetns,
+		Logger: slog.New(slog.NewTextHandler(io.err, nil)),
+	}
+	if !*keepBPF {
+		cfg.BPF = &lb.Config{BPFFS: *bpffs}
+	}
+	if err := agent.Reset(ctx, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintln(io.out, "node reset: everything the tug agent created is removed")
+	return nil
+}

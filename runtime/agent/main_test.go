@@ -1,0 +1,25 @@
+package agent_test
+
+import (
+	"os"
+	"testing"
+
+	// libcontainer's init runs in this test binary (container.RunReexecRole).
+	_ "github.com/opencontainers/cgroups/devices"
+	_ "github.com/opencontainers/runc/libcontainer/nsenter"
+
+	"github.com/tug-sh/tug/runtime/container"
+)
+
+func TestMain(m *testing.M) {
+	// The container runtime re-executes this binary as each container's
+	// monitor and as libcontainer's init.
+	if code, ok := container.RunReexecRole(os.Args); ok {
+		os.Exit(code)
+	}
+	// The RSS benchmark runs an agent in a child process of its own.
+	if cfg := os.Getenv(childAgentEnv); cfg != "" {
+		os.Exit(runChildAgent(cfg))
+	}
+	os.Exit(m.Run())
+}
