@@ -5,19 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-	"time"
 
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/util/wait"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/tug-sh/tug/control/controller/internal/loop"
 )
 
 // DefaultWorkers is the default number of concurrent syncs.
@@ -131,38 +130,10 @@ func (c *Controller) enqueueServicesOf(pod *v1.Pod) {
 
 // Run syncs until ctx ends, then waits for its workers.
 func (c *Controller) Run(ctx context.Context) error {
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return fmt.Errorf("endpoints: informers did not sync: %w", ctx.Err())
-	}
-	c.log.Info("endpoints controller started", "workers", c.cfg.Workers)
-	var wg sync.WaitGroup
-	for range c.cfg.Workers {
-		wg.Go(func() { wait.UntilWithContext(ctx, c.worker, time.Second) })
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-	return nil
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for {
-		key, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		err := c.sync(ctx, key)
-		switch {
-		case err == nil:
-			c.queue.Forget(key)
-		case ctx.Err() != nil:
-		default:
-			c.log.Warn("sync failed; retrying", "service", key, "err", err)
-			c.queue.AddRateLimited(key)
-		}
-		c.queue.Done(key)
-	}
+	return loop.Run(ctx, loop.Config[string]{
+		Name: "endpoints", Synced: c.synced, Queue: c.queue, Workers: c.cfg.Workers, Sync: c.sync,
+		Log: c.log, Failed: "sync failed; retrying", KeyAttr: "service",
+	})
 }
 
 func (c *Controller) sync(ctx context.Context, key string) error {

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/tug-sh/tug/control/controller/internal/apiresources"
+	"github.com/tug-sh/tug/control/controller/internal/loop"
 )
 
 // DefaultWorkers is the default number of concurrent attempts.
@@ -118,25 +119,19 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
-		return fmt.Errorf("gc: informers did not sync: %w", ctx.Err())
+	if err := loop.WaitForSync(ctx, "gc", synced...); err != nil {
+		return err
 	}
 	names := make([]string, len(watched))
 	for i, r := range watched {
 		names[i] = r.GVR.Resource
 	}
 	c.log.Info("garbage collector started", "resources", names, "workers", c.cfg.Workers)
-
-	var wg sync.WaitGroup
-	for range c.cfg.Workers {
-		wg.Go(func() { wait.UntilWithContext(ctx, c.deleteWorker, time.Second) })
-		wg.Go(func() { wait.UntilWithContext(ctx, c.orphanWorker, time.Second) })
-	}
-	<-ctx.Done()
-	c.delete.ShutDown()
-	c.orphan.ShutDown()
-	wg.Wait()
-	return nil
+	return loop.Work(ctx,
+		loop.Config[types.UID]{Queue: c.delete, Workers: c.cfg.Workers, Sync: c.attemptToDelete,
+			Log: c.log, Failed: "attempt to delete failed; retrying", KeyAttr: "uid"},
+		loop.Config[types.UID]{Queue: c.orphan, Workers: c.cfg.Workers, Sync: c.orphanDependents,
+			Log: c.log, Failed: "orphan dependents failed; retrying", KeyAttr: "uid"})
 }
 
 func objectFrom(r apiresources.Resource, obj any) (*object, bool) {
@@ -211,33 +206,6 @@ func (c *Collector) observe(r apiresources.Resource, obj any) {
 	}
 }
 
-func (c *Collector) deleteWorker(ctx context.Context) {
-	process(ctx, c.delete, c.log, "attempt to delete", c.attemptToDelete)
-}
-
-func (c *Collector) orphanWorker(ctx context.Context) {
-	process(ctx, c.orphan, c.log, "orphan dependents", c.orphanDependents)
-}
-
-func process(ctx context.Context, q workqueue.TypedRateLimitingInterface[types.UID], log *slog.Logger, what string, f func(context.Context, types.UID) error) {
-	for {
-		uid, quit := q.Get()
-		if quit {
-			return
-		}
-		err := f(ctx, uid)
-		switch {
-		case err == nil:
-			q.Forget(uid)
-		case ctx.Err() != nil:
-		default:
-			log.Warn(what+" failed; retrying", "uid", uid, "err", err)
-			q.AddRateLimited(uid)
-		}
-		q.Done(uid)
-	}
-}
-
 func (c *Collector) client(r apiresources.Resource, namespace string) dynamic.ResourceInterface {
 	if r.Namespaced {
 		return c.cfg.Dynamic.Resource(r.GVR).Namespace(namespace)
@@ -287,15 +255,7 @@ func (c *Collector) attemptToDelete(ctx context.Context, uid types.UID) error {
 	switch act.Kind {
 	case RemoveRefs:
 		c.log.Info("removing references to deleted owners", "object", o.String(), "owners", act.UIDs)
-		return c.updateObject(ctx, o, func(u *unstructured.Unstructured) bool {
-			refs := u.GetOwnerReferences()
-			kept := WithoutOwners(refs, act.UIDs)
-			if len(kept) == len(refs) {
-				return false
-			}
-			u.SetOwnerReferences(kept)
-			return true
-		})
+		return c.updateObject(ctx, o, removeOwners(act.UIDs))
 	case Delete:
 		c.log.Info("deleting object whose owners are gone", "object", o.String(), "policy", act.Policy)
 		err := c.client(o.res, o.namespace).Delete(ctx, o.name, metav1.DeleteOptions{
@@ -372,14 +332,7 @@ func (c *Collector) processForeground(ctx context.Context, owner *object) error 
 	blocking := BlockingDependents(owner.uid, ds)
 	if len(blocking) == 0 {
 		c.log.Info("dependents gone; finishing foreground deletion", "object", owner.String())
-		return c.updateObject(ctx, owner, func(u *unstructured.Unstructured) bool {
-			f := u.GetFinalizers()
-			if !hasString(f, FinalizerForeground) {
-				return false
-			}
-			u.SetFinalizers(WithoutString(f, FinalizerForeground))
-			return true
-		})
+		return c.updateObject(ctx, owner, removeFinalizer(FinalizerForeground))
 	}
 	for _, d := range deps {
 		if !d.deleting {
@@ -398,16 +351,7 @@ func (c *Collector) orphanDependents(ctx context.Context, uid types.UID) error {
 	}
 	var errs []error
 	for _, d := range c.graph.dependentsOf(uid) {
-		err := c.updateObject(ctx, d, func(u *unstructured.Unstructured) bool {
-			refs := u.GetOwnerReferences()
-			kept := WithoutOwners(refs, []types.UID{uid})
-			if len(kept) == len(refs) {
-				return false
-			}
-			u.SetOwnerReferences(kept)
-			return true
-		})
-		if err != nil {
+		if err := c.updateObject(ctx, d, removeOwners([]types.UID{uid})); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -415,14 +359,33 @@ func (c *Collector) orphanDependents(ctx context.Context, uid types.UID) error {
 		return err
 	}
 	c.log.Info("dependents orphaned; finishing deletion", "object", owner.String())
-	return c.updateObject(ctx, owner, func(u *unstructured.Unstructured) bool {
+	return c.updateObject(ctx, owner, removeFinalizer(FinalizerOrphan))
+}
+
+// removeFinalizer is an updateObject change that drops one finalizer.
+func removeFinalizer(name string) func(*unstructured.Unstructured) bool {
+	return func(u *unstructured.Unstructured) bool {
 		f := u.GetFinalizers()
-		if !hasString(f, FinalizerOrphan) {
+		if !hasString(f, name) {
 			return false
 		}
-		u.SetFinalizers(WithoutString(f, FinalizerOrphan))
+		u.SetFinalizers(WithoutString(f, name))
 		return true
-	})
+	}
+}
+
+// removeOwners is an updateObject change that drops the references to
+// owners.
+func removeOwners(owners []types.UID) func(*unstructured.Unstructured) bool {
+	return func(u *unstructured.Unstructured) bool {
+		refs := u.GetOwnerReferences()
+		kept := WithoutOwners(refs, owners)
+		if len(kept) == len(refs) {
+			return false
+		}
+		u.SetOwnerReferences(kept)
+		return true
+	}
 }
 
 // updateObject reads o, applies change (which reports whether it changed

@@ -11,7 +11,6 @@ import (
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	coreinformers "k8s.io/client-go/informers/core/v1"
@@ -21,6 +20,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/tug-sh/tug/control/controller/internal/apiresources"
+	"github.com/tug-sh/tug/control/controller/internal/loop"
 )
 
 // Defaults.
@@ -91,45 +91,15 @@ func New(cfg Config) (*Controller, error) {
 
 // Run processes terminating namespaces until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
-		return fmt.Errorf("namespace: informers did not sync: %w", ctx.Err())
-	}
-	c.log.Info("namespace controller started", "workers", c.cfg.Workers)
-	var wg sync.WaitGroup
-	for range c.cfg.Workers {
-		wg.Go(func() { wait.UntilWithContext(ctx, c.worker, time.Second) })
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-	return nil
+	return loop.Run(ctx, loop.Config[string]{
+		Name: "namespace", Synced: []cache.InformerSynced{c.synced}, Queue: c.queue, Workers: c.cfg.Workers,
+		Sync: c.sync, Log: c.log, Failed: "namespace deletion step failed; retrying", KeyAttr: "namespace",
+		Recheck: errContentLeft, RecheckAfter: recheck,
+	})
 }
 
 // errContentLeft asks for a quick, non-escalating re-check.
 var errContentLeft = errors.New("content left")
-
-func (c *Controller) worker(ctx context.Context) {
-	for {
-		name, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		err := c.sync(ctx, name)
-		switch {
-		case err == nil:
-			c.queue.Forget(name)
-		case errors.Is(err, errContentLeft):
-			c.queue.Forget(name)
-			c.queue.AddAfter(name, recheck)
-		case ctx.Err() != nil:
-		default:
-			c.log.Warn("namespace deletion step failed; retrying", "namespace", name, "err", err)
-			c.queue.AddRateLimited(name)
-		}
-		c.queue.Done(name)
-	}
-}
 
 func (c *Controller) sync(ctx context.Context, name string) error {
 	ns, err := c.namespaces.Get(name)

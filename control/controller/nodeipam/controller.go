@@ -14,7 +14,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/util/wait"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -24,6 +23,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/tug-sh/tug/control/allocator"
+	"github.com/tug-sh/tug/control/controller/internal/loop"
 )
 
 // Component is the event source component of the controller.
@@ -99,17 +99,17 @@ func New(cfg Config) (*Controller, error) {
 // subnets until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
-		return fmt.Errorf("nodeipam: informers did not sync: %w", ctx.Err())
+	if err := loop.WaitForSync(ctx, "nodeipam", c.synced); err != nil {
+		return err
 	}
 	c.occupyExisting()
 	c.log.Info("node IPAM started", "clusterCIDR", c.cfg.ClusterCIDR, "maskSize", c.cfg.NodeMaskSize, "free", c.assign.Free())
-	var wg sync.WaitGroup
-	wg.Go(func() { wait.UntilWithContext(ctx, c.worker, time.Second) })
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-	return nil
+	// One worker: the assigner is consulted and changed in order.
+	// Exhaustion is retried quietly: sync records a CIDRNotAvailable event.
+	return loop.Work(ctx, loop.Config[string]{
+		Queue: c.queue, Workers: 1, Sync: c.sync,
+		Log: c.log, Failed: "assigning pod CIDR failed; retrying", KeyAttr: "node", Quiet: allocator.ErrFull,
+	})
 }
 
 // occupyExisting reads the subnets the nodes already have, in name order
@@ -132,28 +132,6 @@ func (c *Controller) occupyExisting() {
 func (c *Controller) reportBadCIDR(n *v1.Node, err error) {
 	c.log.Warn("node's podCIDR cannot be recorded", "node", n.Name, "podCIDR", n.Spec.PodCIDR, "err", err)
 	c.cfg.Recorder.Eventf(n, v1.EventTypeWarning, "CIDRAssignmentFailed", "%v", err)
-}
-
-// worker is single: the assigner is consulted and changed in order.
-func (c *Controller) worker(ctx context.Context) {
-	for {
-		name, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		err := c.sync(ctx, name)
-		switch {
-		case err == nil:
-			c.queue.Forget(name)
-		case ctx.Err() != nil:
-		default:
-			if !errors.Is(err, allocator.ErrFull) {
-				c.log.Warn("assigning pod CIDR failed; retrying", "node", name, "err", err)
-			}
-			c.queue.AddRateLimited(name)
-		}
-		c.queue.Done(name)
-	}
 }
 
 func (c *Controller) sync(ctx context.Context, name string) error {

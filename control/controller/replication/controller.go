@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -22,6 +21,8 @@ import (
 	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
+
+	"github.com/tug-sh/tug/control/controller/internal/loop"
 )
 
 // Component is the event source component of the controller.
@@ -120,38 +121,10 @@ func New(cfg Config) (*Controller, error) {
 
 // Run syncs controllers until ctx ends, then waits for its workers.
 func (c *Controller) Run(ctx context.Context) error {
-	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return fmt.Errorf("replication: informers did not sync: %w", ctx.Err())
-	}
-	c.log.Info("replication controller started", "workers", c.cfg.Workers)
-	var wg sync.WaitGroup
-	for range c.cfg.Workers {
-		wg.Go(func() { wait.UntilWithContext(ctx, c.worker, time.Second) })
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
-	return nil
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for {
-		key, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		err := c.sync(ctx, key)
-		switch {
-		case err == nil:
-			c.queue.Forget(key)
-		case ctx.Err() != nil:
-		default:
-			c.log.Warn("sync failed; retrying", "rc", key, "err", err)
-			c.queue.AddRateLimited(key)
-		}
-		c.queue.Done(key)
-	}
+	return loop.Run(ctx, loop.Config[string]{
+		Name: "replication", Synced: c.synced, Queue: c.queue, Workers: c.cfg.Workers, Sync: c.sync,
+		Log: c.log, Failed: "sync failed; retrying", KeyAttr: "rc",
+	})
 }
 
 func (c *Controller) enqueue(obj any) {

@@ -19,6 +19,7 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/tug-sh/tug/control/controller/internal/ctrltest"
 	"github.com/tug-sh/tug/control/controller/internal/podstate"
@@ -164,16 +165,25 @@ func TestExpectationsWithLaggingWatch(t *testing.T) {
 		defer mu.Unlock()
 		return len(created), len(deleted)
 	}
-	poke := func() {
-		for i := range 8 {
+	// update changes the RC, re-reading it when the controller's status
+	// writes got in between.
+	update := func(change func(*v1.ReplicationController)) {
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			rc, err := rcs.Get(ctx, "lagged", metav1.GetOptions{})
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
-			rc.Annotations = map[string]string{"poke": fmt.Sprint(i)}
-			if _, err := rcs.Update(ctx, rc, metav1.UpdateOptions{}); err != nil {
-				t.Fatal(err)
-			}
+			change(rc)
+			_, err = rcs.Update(ctx, rc, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	poke := func() {
+		for i := range 8 {
+			update(func(rc *v1.ReplicationController) { rc.Annotations = map[string]string{"poke": fmt.Sprint(i)} })
 			time.Sleep(lag / 8)
 		}
 	}
@@ -196,15 +206,8 @@ func TestExpectationsWithLaggingWatch(t *testing.T) {
 	}
 
 	// Scale down to 2 under the same lag: exactly 3 deletions.
-	rc, err := rcs.Get(ctx, "lagged", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	two := int32(2)
-	rc.Spec.Replicas = &two
-	if _, err := rcs.Update(ctx, rc, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	update(func(rc *v1.ReplicationController) { rc.Spec.Replicas = &two })
 	poke()
 	ctrltest.Eventually(t, 10*time.Second, func() (bool, string) {
 		rc, err := rcs.Get(ctx, "lagged", metav1.GetOptions{})
