@@ -12,11 +12,11 @@
 //   - create (generateName, dryRun, fieldValidation), get, list (label and
 //     field selectors, resourceVersion semantics, limit/continue), watch
 //     (synthetic ADDED events, sendInitialEvents for client-go's
-//     watch-list, bookmarks from the store's progress events, selector
-//     transitions as kube's watch cache reports them), update with
-//     optimistic concurrency, patch (JSON merge, JSON patch, strategic
-//     merge; retried on conflict), delete and deletecollection with
-//     finalizers, propagation policies and graceful pod deletion;
+//     watch-list, periodic bookmarks, selector transitions as kube's
+//     watch cache reports them), update with optimistic concurrency,
+//     patch (JSON merge, JSON patch, strategic merge; retried on
+//     conflict), delete and deletecollection with finalizers,
+//     propagation policies and graceful pod deletion;
 //   - subresources: status, pods/binding, pods/log and pods/exec (proxied to
 //     the node agent, upgrades included), replicationcontrollers/scale,
 //     namespaces/finalize;
@@ -39,8 +39,50 @@
 // Config.RequestTimeout; storage that is unavailable or does not answer in
 // time is a 503 with Retry-After, which client-go retries by itself.
 //
+// # Watch cache
+//
+// Lists and watches are served from memory, as kube-apiserver's watch
+// cache (k8s.io/apiserver/pkg/storage/cacher) serves them, so that the
+// server scales with the number of watchers (one per node agent, plus
+// the controllers' informers). Each resource has one watchCache
+// (cache.go): a single etcd watch on the resource's prefix, from a list at
+// revision R and then every change after R, each decoded once into its Go
+// type together with its label and field sets (Strategy.Fields). The
+// cache keeps the current state and a bounded history of recent events
+// (Config.WatchCacheSize, default DefaultWatchCacheSize) and offers each
+// event, without ever blocking, to the watchers whose selectors it
+// concerns (cache_watcher.go; watchers of one spec.nodeName are indexed).
+// Each watcher has a queue; one that falls too far behind is ended and
+// its client resumes from the last resourceVersion it read. An event is
+// encoded once per output form (cache_object.go) and the same bytes are
+// written to every watcher that receives it.
+//
+// The resourceVersion semantics are etcd's: a watch from "" or "0"
+// starts with the current state as ADDED events, one from a
+// resourceVersion replays the history after it (410 Expired when the
+// history or etcd no longer reaches back that far, 504 when it is beyond
+// etcd's revision), and sendInitialEvents ends the initial events with an
+// initial-events-end bookmark. Watchers that allow bookmarks get one
+// every bookmarkInterval when the cache's revision moved, and also on an
+// idle cluster. Lists with resourceVersion "0" or NotOlderThan are served
+// from the cache once it is recent enough; consistent lists (and watches
+// from "") first read etcd's current revision and wait for the cache to
+// reach it, asking etcd for a progress notification
+// (storage.Etcd.WatchProgressOnDemand); where etcd cannot answer such
+// requests in order (before 3.4.31/3.5.13), or the cache does not catch
+// up within freshnessTimeout, they read etcd as before. Exact and
+// continued lists always read etcd (later pages of a list served from the
+// cache read etcd at the cache's revision, which holds the same state).
+//
+// A broken cache watch resumes from the cache's revision; when etcd has
+// compacted that revision meanwhile the cache is rebuilt from a new list
+// and its watchers get 410 Expired. Several servers on one etcd each keep
+// their own caches. Run runs the caches, and /readyz then waits for them
+// to be filled; without Run (or with a negative WatchCacheSize) every
+// list and watch reads etcd, each watch with its own etcd watch.
+//
 // New prepares the server (builds the OpenAPI document, loads or
 // initialises the allocation snapshots, creates the default and
-// kube-system namespaces); Handler serves requests; Run runs the
-// background compactor until its context ends.
+// kube-system namespaces); Handler serves requests; Run runs the watch
+// caches and the background compactor until its context ends.
 package apiserver

@@ -16,7 +16,8 @@ func (s *Server) serveLive(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, "ok")
 }
 
-// serveReady answers /readyz: the store answers within readyTimeout.
+// serveReady answers /readyz: the store answers within readyTimeout and,
+// once Run runs them, every watch cache is filled.
 func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
@@ -27,9 +28,32 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "[-]etcd failed: %v\nreadyz check failed\n", err)
 		return
 	}
+	if res := s.unreadyCache(); res != "" {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "[+]etcd ok\n[-]watch-cache failed: the watch cache of %s is not filled yet\nreadyz check failed\n", res)
+		return
+	}
 	if _, verbose := r.URL.Query()["verbose"]; verbose {
-		fmt.Fprint(w, "[+]etcd ok\nreadyz check passed\n")
+		fmt.Fprint(w, "[+]etcd ok\n")
+		if s.cachesRunning.Load() {
+			fmt.Fprint(w, "[+]watch-cache ok\n")
+		}
+		fmt.Fprint(w, "readyz check passed\n")
 		return
 	}
 	fmt.Fprint(w, "ok")
+}
+
+// unreadyCache names a resource whose watch cache Run started but that is
+// not serving yet ("" when there is none).
+func (s *Server) unreadyCache() string {
+	if !s.cachesRunning.Load() {
+		return ""
+	}
+	for _, res := range s.ordered {
+		if c := s.caches[res.Name]; c != nil && !c.isReady() {
+			return res.Name
+		}
+	}
+	return ""
 }

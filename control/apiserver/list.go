@@ -153,10 +153,11 @@ func tooLargeResourceVersion(min, cur int64) error {
 
 const continueExpiredMessage = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."
 
-// list reads the objects of res in ns that match lo, honouring
-// resourceVersion semantics and paging. It returns them with the list's
-// metadata (resourceVersion, continue).
-func (s *Server) list(ctx context.Context, res *resource, ns string, lo listOptions) ([]registry.Object, metav1.ListMeta, error) {
+// listFromStore reads the objects of res in ns that match lo from etcd,
+// honouring resourceVersion semantics and paging. It returns them with
+// the list's metadata (resourceVersion, continue).
+func (s *Server) listFromStore(ctx context.Context, res *resource, ns string, lo listOptions) ([]registry.Object, metav1.ListMeta, error) {
+	s.metrics.lists.WithLabelValues(res.Name, "etcd").Inc()
 	prefix := res.prefix(ns)
 	start := prefix
 	var rev int64
@@ -231,7 +232,18 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, ri *requestIn
 		s.writeError(w, r, err)
 		return
 	}
-	items, lm, err := s.list(r.Context(), ri.res, ri.namespace, lo)
+	if c := s.caches[ri.res.Name]; c != nil {
+		objs, lm, err := s.listFromCache(r.Context(), c, ri.namespace, lo)
+		switch {
+		case err == nil:
+			s.serveCachedList(w, r, ri.res, objs, lm, out)
+			return
+		case !errors.Is(err, errCacheNotReady) && !errors.Is(err, errCacheStale):
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	items, lm, err := s.listFromStore(r.Context(), ri.res, ri.namespace, lo)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -21,6 +21,15 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	watchers *prometheus.GaugeVec
+
+	// The watch cache's, by resource.
+	cacheObjects       *prometheus.GaugeVec
+	cacheEvents        *prometheus.GaugeVec
+	cacheReceived      *prometheus.CounterVec
+	cacheDispatched    *prometheus.CounterVec
+	terminatedWatchers *prometheus.CounterVec
+	cacheInits         *prometheus.CounterVec
+	lists              *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -40,9 +49,50 @@ func newMetrics() *metrics {
 			Help: "Number of open watches, by resource.",
 		}, []string{"resource"}),
 	}
+	m.cacheObjects = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "apiserver_watch_cache_objects",
+		Help: "Number of objects in the watch cache, by resource.",
+	}, []string{"resource"})
+	m.cacheEvents = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "apiserver_watch_cache_events",
+		Help: "Number of recent events the watch cache holds for resuming watches, by resource.",
+	}, []string{"resource"})
+	m.cacheReceived = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "apiserver_watch_cache_events_received_total",
+		Help: "Changes the watch cache received from etcd (each decoded once), by resource.",
+	}, []string{"resource"})
+	m.cacheDispatched = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "apiserver_watch_events_total",
+		Help: "Events the watch cache queued for watchers, by resource.",
+	}, []string{"resource"})
+	m.terminatedWatchers = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "apiserver_terminated_watchers_total",
+		Help: "Watches ended because they fell too far behind (the client resumes), by resource.",
+	}, []string{"resource"})
+	m.cacheInits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "apiserver_watch_cache_initializations_total",
+		Help: "Times the watch cache was filled from a list of etcd (at start and after a rebuild), by resource.",
+	}, []string{"resource"})
+	m.lists = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "apiserver_list_source_total",
+		Help: "Lists (and initial watch states) by resource and where they were read: the watch cache or etcd.",
+	}, []string{"resource", "source"})
+	m.reg.MustRegister(m.cacheObjects, m.cacheEvents, m.cacheReceived, m.cacheDispatched, m.terminatedWatchers, m.cacheInits, m.lists)
 	m.reg.MustRegister(m.requests, m.duration, m.watchers,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// forCache binds the watch cache metrics of one resource.
+func (m *metrics) forCache(resource string) cacheMetrics {
+	return cacheMetrics{
+		objects:         m.cacheObjects.WithLabelValues(resource),
+		events:          m.cacheEvents.WithLabelValues(resource),
+		received:        m.cacheReceived.WithLabelValues(resource),
+		dispatched:      m.cacheDispatched.WithLabelValues(resource),
+		slow:            m.terminatedWatchers.WithLabelValues(resource),
+		initializations: m.cacheInits.WithLabelValues(resource),
+	}
 }
 
 func (m *metrics) handler() http.Handler {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -48,6 +50,11 @@ type Config struct {
 	// (default DefaultRequestTimeout, as kube-apiserver's
 	// --request-timeout).
 	RequestTimeout time.Duration
+	// WatchCacheSize is how many recent events the watch cache keeps per
+	// resource for watches that resume from a resourceVersion (default
+	// DefaultWatchCacheSize). A negative value disables the watch cache:
+	// every list and watch then reads etcd.
+	WatchCacheSize int
 	// Logger receives the server's logs (default: discard).
 	Logger *slog.Logger
 	// NodeProxy says how pods/log and pods/exec reach node agents.
@@ -74,9 +81,15 @@ type Server struct {
 	resources map[string]*resource
 	ordered   []*resource
 	ranges    *serviceRanges
-	metrics   *metrics
-	openapi   http.Handler
-	handler   http.Handler
+	// caches are the watch caches by resource name (none when disabled);
+	// Run runs them.
+	caches map[string]*watchCache
+	// cachesRunning is set once Run runs the caches: /readyz then waits
+	// for them.
+	cachesRunning atomic.Bool
+	metrics       *metrics
+	openapi       http.Handler
+	handler       http.Handler
 }
 
 // New validates cfg, creates the default and kube-system namespaces if they
@@ -101,6 +114,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.WatchCacheSize == 0 {
+		cfg.WatchCacheSize = DefaultWatchCacheSize
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -144,6 +160,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.ensureSystemNamespaces(ctx); err != nil {
 		return nil, fmt.Errorf("apiserver: %w", err)
 	}
+	if cfg.WatchCacheSize > 0 {
+		s.caches = map[string]*watchCache{}
+		for _, res := range s.ordered {
+			s.caches[res.Name] = newWatchCache(res, s.store, s.log, s.metrics, cfg.WatchCacheSize)
+		}
+	}
 	s.handler = s.metrics.instrument(s.routes())
 	return s, nil
 }
@@ -151,14 +173,26 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // Handler serves the API.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Run runs the background compactor until ctx ends, then returns nil.
-// Serving requests does not need Run; long-lived servers should run it so
-// that etcd history does not grow forever.
+// Run runs the watch caches and the background compactor until ctx
+// ends, then returns nil; call it once. Serving requests does not need
+// Run: without it every list and watch reads etcd. Long-lived servers
+// run it, so that lists and watches are served from memory and etcd
+// history does not grow forever.
 func (s *Server) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	s.cachesRunning.Store(len(s.caches) > 0)
+	for _, c := range s.caches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.run(ctx)
+		}()
+	}
 	if s.cfg.CompactionInterval < 0 {
 		<-ctx.Done()
-		return nil
+	} else {
+		runCompactor(ctx, s.store, s.cfg.CompactionInterval, s.log)
 	}
-	runCompactor(ctx, s.store, s.cfg.CompactionInterval, s.log)
+	wg.Wait()
 	return nil
 }

@@ -65,8 +65,9 @@ func watchTransition(oldMatch, newMatch bool) (watch.EventType, bool) {
 	return "", false
 }
 
-// serveWatch streams changes as chunked JSON, one event per line, flushed
-// per event, until the client leaves or timeoutSeconds pass.
+// serveWatch streams changes as chunked JSON, one event per line, until
+// the client leaves or timeoutSeconds pass: from the resource's watch
+// cache when it is serving, else from an etcd watch of its own.
 func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, ri *requestInfo) {
 	out, err := negotiateOutput(r)
 	if err != nil {
@@ -85,12 +86,22 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, ri *requestI
 		ctx, cancelTimeout = context.WithTimeout(ctx, lo.timeout)
 		defer cancelTimeout()
 	}
+	if c := s.caches[ri.res.Name]; c != nil && s.serveWatchFromCache(ctx, w, r, ri, c, lo, out) {
+		return
+	}
+	s.serveWatchFromStore(ctx, w, r, ri, lo, out)
+}
+
+// serveWatchFromStore serves a watch with its own etcd watch, decoding
+// every change for this watcher alone.
+func (s *Server) serveWatchFromStore(ctx context.Context, w http.ResponseWriter, r *http.Request, ri *requestInfo, lo listOptions, out output) {
 	res := ri.res
 	start := decideWatchStart(lo)
 	var initial []registry.Object
 	rev := start.rev
+	var err error
 	if start.initial {
-		items, lm, err := s.list(ctx, res, ri.namespace, listOptions{labels: lo.labels, fields: lo.fields})
+		items, lm, err := s.listFromStore(ctx, res, ri.namespace, listOptions{labels: lo.labels, fields: lo.fields})
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -111,10 +122,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, ri *requestI
 	s.metrics.watchers.WithLabelValues(res.Name).Inc()
 	defer s.metrics.watchers.WithLabelValues(res.Name).Dec()
 
-	enc := &watchEncoder{w: w, rc: http.NewResponseController(w), res: res, out: out}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-cache, private")
-	w.WriteHeader(http.StatusOK)
+	enc := startWatchStream(w, res, out)
 	if err := enc.rc.Flush(); err != nil {
 		return
 	}
@@ -141,6 +149,14 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, ri *requestI
 			}
 		}
 	}
+}
+
+// startWatchStream answers 200 with the headers of a watch stream.
+func startWatchStream(w http.ResponseWriter, res *resource, out output) *watchEncoder {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache, private")
+	w.WriteHeader(http.StatusOK)
+	return &watchEncoder{w: w, rc: http.NewResponseController(w), res: res, out: out}
 }
 
 // forward turns one storage event into the watch event the client sees,
@@ -251,9 +267,15 @@ func (e *watchEncoder) send(typ watch.EventType, obj registry.Object, raw ...any
 	return e.rc.Flush()
 }
 
-// bookmark writes a BOOKMARK: an object of the resource's kind carrying
-// only its resourceVersion (and the initial-events-end annotation).
+// bookmark writes a BOOKMARK.
 func (e *watchEncoder) bookmark(rev int64, initialEnd bool) error {
+	return e.send(watch.Bookmark, nil, e.bookmarkObject(rev, initialEnd))
+}
+
+// bookmarkObject is what a BOOKMARK carries: an object of the resource's
+// kind with only its resourceVersion (and the initial-events-end
+// annotation), in the negotiated form.
+func (e *watchEncoder) bookmarkObject(rev int64, initialEnd bool) any {
 	obj := e.res.New()
 	e.res.setTypeMeta(obj)
 	obj.SetResourceVersion(strconv.FormatInt(rev, 10))
@@ -262,14 +284,19 @@ func (e *watchEncoder) bookmark(rev int64, initialEnd bool) error {
 	}
 	switch e.out.form {
 	case formTable:
-		t := table(e.res, nil, metav1.ListMeta{ResourceVersion: obj.GetResourceVersion()}, e.out, time.Now())
-		return e.send(watch.Bookmark, nil, t)
+		return table(e.res, nil, metav1.ListMeta{ResourceVersion: obj.GetResourceVersion()}, e.out, time.Now())
 	case formPartial:
-		return e.send(watch.Bookmark, obj)
+		return renderObject(e.res, obj, e.out, time.Now())
 	}
 	// Only kind, apiVersion and metadata, not an empty spec and status.
-	return e.send(watch.Bookmark, nil, &metav1.PartialObjectMetadata{
+	return &metav1.PartialObjectMetadata{
 		TypeMeta:   metav1.TypeMeta{Kind: e.res.Kind, APIVersion: "v1"},
 		ObjectMeta: metav1.ObjectMeta{ResourceVersion: obj.GetResourceVersion(), Annotations: obj.GetAnnotations()},
-	})
+	}
+}
+
+// writeLine writes one encoded event without flushing it.
+func (e *watchEncoder) writeLine(line []byte) error {
+	_, err := e.w.Write(line)
+	return err
 }

@@ -18,6 +18,10 @@
 // 3.4.31+, 3.5.13+, 3.6+, and the embedded member); on older members (such
 // as Debian's 3.4.23) only etcd's own periodic notifications are used, so
 // run such a cluster with --experimental-watch-progress-notify-interval=5s.
+// Etcd.WatchProgressOnDemand also asks for progress whenever its caller
+// says so (the API server's watch cache, before a consistent read); it
+// refuses (errors.ErrUnsupported) where requests are not answered in
+// order.
 //
 // Leader election: several `tug server` processes may share one etcd. All
 // of them serve the API; only the one elected under the name

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -22,6 +23,25 @@ const progressInterval = 5 * time.Second
 // --experimental-watch-progress-notify-interval (10 minutes by default in
 // etcd 3.4 and 3.5: set it to a few seconds on an external cluster).
 func (s *Etcd) Watch(ctx context.Context, prefix string, fromRev int64, progress bool) (<-chan Event, error) {
+	return s.watch(ctx, prefix, fromRev, progress, nil)
+}
+
+// WatchProgressOnDemand is Watch with progress, where in addition every
+// value received from requests asks etcd at once for a progress
+// notification. A caller that must know the watch has caught up with a
+// revision (a consistent read served from the API server's watch cache)
+// then waits one round trip, not the periodic interval. It fails with an
+// error wrapping errors.ErrUnsupported when the members may answer such
+// requests ahead of queued events (see progressSupport): a read built on
+// that answer could miss writes.
+func (s *Etcd) WatchProgressOnDemand(ctx context.Context, prefix string, fromRev int64, requests <-chan struct{}) (<-chan Event, error) {
+	if !s.progress.requestsSafe(ctx, s.client) {
+		return nil, fmt.Errorf("watch on %s: progress requests: %w: some etcd member is older than 3.4.31/3.5.13 or did not report its version", prefix, errors.ErrUnsupported)
+	}
+	return s.watch(ctx, prefix, fromRev, true, requests)
+}
+
+func (s *Etcd) watch(ctx context.Context, prefix string, fromRev int64, progress bool, requests <-chan struct{}) (<-chan Event, error) {
 	if fromRev < 0 {
 		return nil, keyErr(prefix, fmt.Errorf("%w: watch from negative revision %d", ErrInvalid, fromRev))
 	}
@@ -71,6 +91,8 @@ func (s *Etcd) Watch(ctx context.Context, prefix string, fromRev int64, progress
 				return
 			case <-tick:
 				// Errors here only delay the next bookmark.
+				_ = watcher.RequestProgress(wctx)
+			case <-requests:
 				_ = watcher.RequestProgress(wctx)
 			case resp, ok := <-wch:
 				if !ok {

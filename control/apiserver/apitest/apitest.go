@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -125,6 +126,9 @@ func Start(t testing.TB, opts ...Option) *Env {
 	})
 	env.URL = "http://" + ln.Addr().String()
 	env.Server = srv
+	if err := waitReady(ctx, env.URL); err != nil {
+		t.Fatalf("apitest: %v", err)
+	}
 	// No overall Timeout: it would cut every watch; the server bounds
 	// ordinary requests itself.
 	env.Config = &rest.Config{Host: env.URL, QPS: -1}
@@ -157,4 +161,35 @@ current-context: tug
 		t.Fatalf("apitest: writing kubeconfig: %v", err)
 	}
 	return path
+}
+
+// waitReady polls /readyz until it answers 200: etcd answers and the watch
+// caches are filled, so lists and watches are served from them from the
+// start.
+func waitReady(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		req, err := http.NewRequestWithContext(ctx, "GET", url+"/readyz", nil)
+		if err != nil {
+			return err
+		}
+		var last any
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			last = err
+		} else {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = fmt.Sprintf("%d %s", resp.StatusCode, body)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the API server is not ready after 30s (last /readyz: %v)", last)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
