@@ -59,6 +59,12 @@ func (in *Inspector) Close() error { return in.maps.close() }
 // Services lists every frontend with its backends and counters.
 func (in *Inspector) Services() ([]ServiceInfo, error) { return listServices(in.maps) }
 
+// Service reads one frontend as Services shows it, without reading the
+// others; ok is false when the maps have no such frontend.
+func (in *Inspector) Service(fe Frontend) (info ServiceInfo, ok bool, err error) {
+	return lookupService(in.maps, fe)
+}
+
 // MapInfo describes one pinned map.
 type MapInfo struct {
 	Name       string

@@ -11,8 +11,10 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/tug-sh/tug/bpf/lb"
 	"github.com/tug-sh/tug/control/client"
 	"github.com/tug-sh/tug/runtime/agent"
+	"github.com/tug-sh/tug/runtime/agent/proxy"
 	"github.com/tug-sh/tug/runtime/container"
 )
 
@@ -41,6 +43,10 @@ func runAgent(ctx context.Context, args []string, io stdio) error {
 	maxPods := fs.Int("max-pods", agent.DefaultMaxPods, "the node's pod capacity")
 	heartbeat := fs.Duration("heartbeat-interval", agent.DefaultHeartbeatInterval, "how often the Node's status is refreshed")
 	imageGC := fs.Duration("image-gc-interval", agent.DefaultImageGCInterval, "how often unused images are garbage collected (negative: never)")
+	serviceProxy := fs.Bool("service-proxy", true, "load-balance Services on this node with the eBPF load balancer (kube-proxy's role); false leaves ClusterIPs untranslated")
+	serviceCIDR := fs.String("service-cluster-ip-range", proxy.DefaultServiceCIDR.String(), "the API server's --service-cluster-ip-range; routed unreachable on the node, so a ClusterIP that escapes translation fails at once")
+	bpfCgroup := fs.String("bpf-cgroup", "", "cgroup2 directory the Service load balancer attaches to: processes in it and below are translated (default: the cgroup2 root, /sys/fs/cgroup or /sys/fs/cgroup/unified, i.e. the whole node)")
+	bpffs := fs.String("bpffs", lb.DefaultBPFFS, "where the BPF filesystem is (mounted when missing); the load balancer's maps and links are pinned in <bpffs>/tug")
 	verbose := fs.BoolP("verbose", "v", false, "log debug messages")
 	fs.Usage = func() {
 		fmt.Fprint(io.err, "Usage: tug agent --server URL [--node-name NAME] [flags]\n\nRuns the node agent: registers the Node, runs the pods bound to it through libcontainer,\nand serves their logs, exec and stats. Needs root.\n\nFlags:\n")
@@ -104,6 +110,11 @@ func runAgent(ctx context.Context, args []string, io stdio) error {
 		}
 		cfg.ClusterDNS = append(cfg.ClusterDNS, a)
 	}
+	if *serviceProxy {
+		if cfg.ServiceProxy, err = newServiceProxy(cfg, *serviceCIDR, lb.Config{BPFFS: *bpffs, Cgroup: *bpfCgroup}); err != nil {
+			return err
+		}
+	}
 	if os.Geteuid() != 0 {
 		return errors.New("tug agent needs root: it creates namespaces, cgroups, mounts and network devices")
 	}
@@ -112,4 +123,22 @@ func runAgent(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	return a.Run(ctx)
+}
+
+// newServiceProxy builds the agent's Service proxy for the node cfg
+// describes: the eBPF load balancer where lbc says, fed from the same API
+// server.
+func newServiceProxy(cfg agent.Config, serviceCIDR string, lbc lb.Config) (*proxy.Proxy, error) {
+	cidr, err := netip.ParsePrefix(serviceCIDR)
+	if err != nil {
+		return nil, fmt.Errorf("--service-cluster-ip-range %q is not a CIDR such as %s", serviceCIDR, proxy.DefaultServiceCIDR)
+	}
+	return proxy.New(proxy.Config{
+		RestConfig:  cfg.RestConfig,
+		NodeName:    cfg.NodeName,
+		ServiceCIDR: cidr.Masked(),
+		HostNetns:   cfg.HostNetns,
+		LB:          lbc,
+		Logger:      cfg.Logger.With("subsystem", "proxy"),
+	})
 }

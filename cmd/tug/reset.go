@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 
 	"github.com/spf13/pflag"
 
 	"github.com/tug-sh/tug/bpf/lb"
 	"github.com/tug-sh/tug/runtime/agent"
+	"github.com/tug-sh/tug/runtime/agent/proxy"
 )
 
 // runReset removes everything a node agent put on this machine, like
@@ -26,8 +28,9 @@ func runReset(ctx context.Context, args []string, io stdio) error {
 	vxlan := fs.String("vxlan-device", "", "the overlay's vxlan device (default tug.1)")
 	bpffs := fs.String("bpffs", lb.DefaultBPFFS, "where the BPF filesystem is mounted")
 	keepBPF := fs.Bool("keep-bpf", false, "leave the eBPF Service load balancer attached and pinned")
+	serviceCIDR := fs.String("service-cluster-ip-range", "10.96.0.0/12", "the service CIDR whose unreachable route the agent added")
 	fs.Usage = func() {
-		fmt.Fprint(io.err, "Usage: tug reset [flags]\n\nStops and removes every container, pod network namespace, veth, the bridge, the vxlan device,\nthe eBPF load balancer, IP allocations, images, pod files and logs an agent created.\nRunning it again, or where no agent ran, is harmless. Stop the agent first. Needs root.\n\nFlags:\n")
+		fmt.Fprint(io.err, "Usage: tug reset [flags]\n\nStops and removes every container, pod network namespace, veth, the bridge, the vxlan device,\nthe eBPF load balancer and the service CIDR's unreachable route, IP allocations, images, pod files and logs an agent created.\nRunning it again, or where no agent ran, is harmless. Stop the agent first. Needs root.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -49,7 +52,12 @@ func runReset(ctx context.Context, args []string, io stdio) error {
 	if !*keepBPF {
 		cfg.BPF = &lb.Config{BPFFS: *bpffs}
 	}
-	if err := agent.Reset(ctx, cfg); err != nil {
+	cidr, err := netip.ParsePrefix(*serviceCIDR)
+	if err != nil {
+		return fmt.Errorf("--service-cluster-ip-range %q is not a CIDR", *serviceCIDR)
+	}
+	err = errors.Join(agent.Reset(ctx, cfg), proxy.RemoveRoute(*hostNetns, cidr))
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(io.out, "node reset: everything the tug agent created is removed")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/tug-sh/tug/bpf/lb"
 	"github.com/tug-sh/tug/control/client"
 	"github.com/tug-sh/tug/runtime/agent"
 	"github.com/tug-sh/tug/runtime/container"
@@ -32,6 +33,7 @@ func runUp(ctx context.Context, args []string, io stdio) error {
 	bridge := fs.String("bridge", "tug0", "name of the pod bridge")
 	insecure := fs.StringSlice("insecure-registry", nil, "registries reached over plain HTTP or without TLS verification")
 	mirrors := fs.StringSlice("registry-mirror", nil, "Docker Hub mirrors, tried in order")
+	serviceProxy := fs.Bool("service-proxy", true, "load-balance Services with the eBPF load balancer, attached to the cgroup2 root (every process on this machine reaches ClusterIPs); false leaves them untranslated")
 	fs.Usage = func() {
 		fmt.Fprint(io.err, "Usage: tug up [flags]\n\nRuns a one-machine cluster in one process: the API server with embedded etcd and the\ncontrollers, and a node agent running pods through libcontainer. Needs root.\nStop it with Ctrl-C; `tug reset --data-dir DIR` removes what the agent left.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -67,7 +69,7 @@ func runUp(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return err
 	}
-	a, err := agent.New(agent.Config{
+	acfg := agent.Config{
 		RestConfig:   client.Config(cp.url, client.Options{UserAgent: "tug-agent"}),
 		NodeName:     *nodeName,
 		NodeIP:       ip,
@@ -82,7 +84,16 @@ func runUp(ctx context.Context, args []string, io stdio) error {
 		InsecureRegistries: *insecure,
 		RegistryMirrors:    *mirrors,
 		Logger:             log.With("component", "agent"),
-	})
+	}
+	if *serviceProxy {
+		// The same range the server allocates ClusterIPs from.
+		if acfg.ServiceProxy, err = newServiceProxy(acfg, so.serviceClusterIPRange, lb.Config{}); err != nil {
+			cancel()
+			cp.wait()
+			return err
+		}
+	}
+	a, err := agent.New(acfg)
 	if err != nil {
 		cancel()
 		cp.wait()

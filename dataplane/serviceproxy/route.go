@@ -1,6 +1,7 @@
 package serviceproxy
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -40,6 +41,39 @@ func EnsureServiceCIDRUnreachable(h *netlink.Handle, cidr netip.Prefix) error {
 	}
 	if err := h.RouteReplace(want); err != nil {
 		return fmt.Errorf("route service CIDR %s to unreachable: %w", cidr, err)
+	}
+	return nil
+}
+
+// RemoveServiceCIDRUnreachable deletes the `unreachable` route that
+// EnsureServiceCIDRUnreachable added for cidr in h's namespace (nil: the
+// caller's), and nothing else: a route of another type for the CIDR is not
+// ours. Idempotent.
+func RemoveServiceCIDRUnreachable(h *netlink.Handle, cidr netip.Prefix) error {
+	if !cidr.IsValid() {
+		return fmt.Errorf("service CIDR %v is not a valid prefix", cidr)
+	}
+	if h == nil {
+		h = &netlink.Handle{}
+	}
+	cidr = cidr.Masked()
+	dst := &net.IPNet{IP: cidr.Addr().AsSlice(), Mask: net.CIDRMask(cidr.Bits(), cidr.Addr().BitLen())}
+	family := netlink.FAMILY_V4
+	if cidr.Addr().Is6() {
+		family = netlink.FAMILY_V6
+	}
+	filter := &netlink.Route{Dst: dst, Table: unix.RT_TABLE_MAIN}
+	routes, err := h.RouteListFiltered(family, filter, netlink.RT_FILTER_DST|netlink.RT_FILTER_TABLE)
+	if err != nil {
+		return fmt.Errorf("list routes for service CIDR %s: %w", cidr, err)
+	}
+	for _, r := range routes {
+		if r.Type != unix.RTN_UNREACHABLE {
+			continue
+		}
+		if err := h.RouteDel(&r); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("remove the unreachable route of service CIDR %s: %w", cidr, err)
+		}
 	}
 	return nil
 }

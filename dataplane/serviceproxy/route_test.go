@@ -54,4 +54,24 @@ func TestEnsureServiceCIDRUnreachable(t *testing.T) {
 	if err := EnsureServiceCIDRUnreachable(h, netip.Prefix{}); err == nil {
 		t.Fatal("an invalid prefix was accepted")
 	}
+
+	// Removing it (twice: idempotent) leaves no route for the CIDR, and
+	// leaves a route of another type alone.
+	for range 2 {
+		if err := RemoveServiceCIDRUnreachable(h, serviceCIDR); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if routes, _ = h.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Dst: dst, Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_DST|netlink.RT_FILTER_TABLE); len(routes) != 0 {
+		t.Fatalf("routes left for %s: %+v", serviceCIDR, routes)
+	}
+	if err := h.RouteAdd(&netlink.Route{Dst: dst, LinkIndex: lo.Attrs().Index}); err != nil {
+		t.Fatal(err)
+	}
+	if err := RemoveServiceCIDRUnreachable(h, serviceCIDR); err != nil {
+		t.Fatal(err)
+	}
+	if routes, _ = h.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Dst: dst, Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_DST|netlink.RT_FILTER_TABLE); len(routes) != 1 {
+		t.Fatalf("someone else's route for %s was removed: %+v", serviceCIDR, routes)
+	}
 }

@@ -17,6 +17,10 @@ func TestMain(m *testing.M) {
 	if code, ok := container.RunReexecRole(os.Args); ok {
 		os.Exit(code)
 	}
+	// The Service tests run clients as processes of the node.
+	if cgroup := os.Getenv(svcClientEnv); cgroup != "" {
+		os.Exit(runSvcClient(cgroup, os.Args[1:]))
+	}
 	// The RSS benchmark runs an agent in a child process of its own.
 	if cfg := os.Getenv(childAgentEnv); cfg != "" {
 		os.Exit(runChildAgent(cfg))

@@ -147,7 +147,7 @@ func (a *Agent) nodeFacts() nodeFacts {
 			f.NotReadyMessage = "pod network not ready: setting up the pod bridge and adopting running pods"
 		}
 	}
-	f.ServiceProxyMessage = "no Service data path is wired into this agent yet (dataplane/serviceproxy): ClusterIPs are not translated on this node"
+	f.ServiceProxyMessage = "the agent runs without a Service proxy (--service-proxy=false): ClusterIPs are not translated on this node"
 	if sp := a.cfg.ServiceProxy; sp != nil {
 		f.ServiceProxyReady, f.ServiceProxyMessage = sp.Ready()
 	}
