@@ -74,6 +74,9 @@ func (s *Etcd) Close() error {
 }
 
 func (s *Etcd) Get(ctx context.Context, key string) (KV, error) {
+	if err := ctx.Err(); err != nil {
+		return KV{}, wrapEtcd(key, err)
+	}
 	resp, err := s.client.Get(ctx, key)
 	if err != nil {
 		return KV{}, wrapEtcd(key, err)
@@ -125,6 +128,11 @@ func (s *Etcd) List(ctx context.Context, prefix string, opts ListOptions) (ListR
 }
 
 func (s *Etcd) Apply(ctx context.Context, ops ...Op) (int64, error) {
+	// A request already cancelled is not sent: the in-process client of an
+	// embedded member would otherwise still apply it.
+	if err := ctx.Err(); err != nil {
+		return 0, wrapEtcd(opsKey(ops), err)
+	}
 	if len(ops) == 0 {
 		return s.Revision(ctx)
 	}
@@ -300,4 +308,12 @@ func wrapEtcd(key string, err error) error {
 		}
 	}
 	return keyErr(key, err)
+}
+
+// opsKey names the first key of ops, for errors.
+func opsKey(ops []Op) string {
+	if len(ops) == 0 {
+		return ""
+	}
+	return ops[0].Key
 }

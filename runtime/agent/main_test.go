@@ -8,6 +8,7 @@ import (
 	_ "github.com/opencontainers/cgroups/devices"
 	_ "github.com/opencontainers/runc/libcontainer/nsenter"
 
+	"github.com/tug-sh/tug/bpf/lb/lbtest"
 	"github.com/tug-sh/tug/runtime/container"
 )
 
@@ -18,8 +19,8 @@ func TestMain(m *testing.M) {
 		os.Exit(code)
 	}
 	// The Service tests run clients as processes of the node.
-	if cgroup := os.Getenv(svcClientEnv); cgroup != "" {
-		os.Exit(runSvcClient(cgroup, os.Args[1:]))
+	if ok, code := lbtest.ClientMain(); ok {
+		os.Exit(code)
 	}
 	// The RSS benchmark runs an agent in a child process of its own.
 	if cfg := os.Getenv(childAgentEnv); cfg != "" {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/tug-sh/tug/bpf/lb"
+	"github.com/tug-sh/tug/bpf/lb/lbtest"
 )
 
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
@@ -31,12 +32,12 @@ func BenchmarkServiceLatency(b *testing.B) {
 	web := sn.createWebApp(b, "lat", 1, false)
 	_, ips := sn.waitServing(b, in, web, 1)
 	pod := netip.AddrPortFrom(ips[0], httpPort).String()
-	sn.client.run(b, "latency", web.httpAddr(), pod, "200") // warm up
+	sn.client.Run(b, "latency", web.httpAddr(), pod, "200") // warm up
 
 	b.ResetTimer()
-	out := sn.client.run(b, "latency", web.httpAddr(), pod, fmt.Sprint(b.N))
+	out := sn.client.Run(b, "latency", web.httpAddr(), pod, fmt.Sprint(b.N))
 	b.StopTimer()
-	var l latencies
+	var l lbtest.Latencies
 	if err := json.Unmarshal(out, &l); err != nil {
 		b.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 
 // replies checks every result succeeded with peer as the peer address and
 // returns the replies in order.
-func replies(t *testing.T, rs []result, peer string) []string {
+func replies(t *testing.T, rs []lbtest.Result, peer string) []string {
 	t.Helper()
 	var out []string
 	for i, r := range rs {
@@ -80,12 +80,12 @@ func TestServicesEndToEnd(t *testing.T) {
 	})
 
 	t.Run("from the node, round robin, getpeername is the VIP", func(t *testing.T) {
-		rs := sn.client.results(t, "http", web.httpAddr(), "30")
+		rs := sn.client.Results(t, "tcp", web.httpAddr(), "30")
 		evenly(t, replies(t, rs, web.httpAddr()), names, 10)
 	})
 
 	t.Run("UDP connected", func(t *testing.T) {
-		rs := replies(t, sn.client.results(t, "udp", web.udpAddr(), "6", "connected"), web.udpAddr())
+		rs := replies(t, sn.client.Results(t, "udp", web.udpAddr(), "6", "connected"), web.udpAddr())
 		// One connect() picks one backend for the socket.
 		if c := counts(rs); len(c) != 1 || !slices.Contains(names, rs[0]) {
 			t.Fatalf("replies on one connected socket %v, want all from one of %v", c, names)
@@ -94,13 +94,13 @@ func TestServicesEndToEnd(t *testing.T) {
 
 	t.Run("UDP unconnected, replies from the VIP", func(t *testing.T) {
 		// Every sendto() is balanced; recvfrom() reports the VIP as source.
-		rs := replies(t, sn.client.results(t, "udp", web.udpAddr(), "6", "unconnected"), web.udpAddr())
+		rs := replies(t, sn.client.Results(t, "udp", web.udpAddr(), "6", "unconnected"), web.udpAddr())
 		evenly(t, rs, names, 2)
 	})
 
 	t.Run("NodePort from the node", func(t *testing.T) {
 		addr := fmt.Sprintf("127.0.0.1:%d", web.nodePort)
-		evenly(t, replies(t, sn.client.results(t, "http", addr, "6"), addr), names, 2)
+		evenly(t, replies(t, sn.client.Results(t, "tcp", addr, "6"), addr), names, 2)
 	})
 
 	t.Run("tug bpf lb list agrees with kubectl get endpoints", func(t *testing.T) {
@@ -151,18 +151,18 @@ func TestServicesEndToEnd(t *testing.T) {
 	t.Run("scale to 5", func(t *testing.T) {
 		sn.scale(t, web, 5)
 		names5, _ := sn.waitServing(t, in, web, 5)
-		evenly(t, replies(t, sn.client.results(t, "http", web.httpAddr(), "30"), web.httpAddr()), names5, 6)
+		evenly(t, replies(t, sn.client.Results(t, "tcp", web.httpAddr(), "30"), web.httpAddr()), names5, 6)
 	})
 
 	t.Run("scale to 0 refuses at once", func(t *testing.T) {
 		sn.scale(t, web, 0)
 		sn.waitServing(t, in, web, 0)
-		for _, r := range sn.client.results(t, "http", web.httpAddr(), "3") {
+		for _, r := range sn.client.Results(t, "tcp", web.httpAddr(), "3") {
 			if r.Errno != syscall.ECONNREFUSED {
 				t.Fatalf("connect to a Service without endpoints: %+v, want ECONNREFUSED", r)
 			}
 		}
-		if r := sn.client.results(t, "udp", web.udpAddr(), "1", "unconnected")[0]; r.Errno != syscall.ECONNREFUSED {
+		if r := sn.client.Results(t, "udp", web.udpAddr(), "1", "unconnected")[0]; r.Errno != syscall.ECONNREFUSED {
 			t.Fatalf("sendto a UDP Service without endpoints: %+v, want ECONNREFUSED", r)
 		}
 		out, err := kubectlExec(t, c, "client", "sh", "-c", fmt.Sprintf("wget -q -O - http://%s/ 2>&1; echo exit=$?", web.vip))
@@ -193,7 +193,7 @@ func TestServicesEndToEnd(t *testing.T) {
 			}
 		}
 		// Nothing translates the VIP now: the unreachable route answers.
-		if r := sn.client.results(t, "http", web.httpAddr(), "1")[0]; r.Errno != syscall.EHOSTUNREACH {
+		if r := sn.client.Results(t, "tcp", web.httpAddr(), "1")[0]; r.Errno != syscall.EHOSTUNREACH {
 			t.Fatalf("connect to a deleted Service: %+v, want EHOSTUNREACH from the service CIDR's route", r)
 		}
 	})
@@ -253,21 +253,21 @@ func TestServicesSurviveAgentRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	l := sn.client.startLoop(t, web.httpAddr())
-	l.waitPhase(t, 0, 200) // agent up
+	l := sn.client.StartLoop(t, web.httpAddr())
+	l.WaitPhase(t, 0, 200) // agent up
 	sn.stop()
-	l.nextPhase(t)
-	l.waitPhase(t, 1, 200) // agent down: the kernel goes on translating
+	l.NextPhase(t)
+	l.WaitPhase(t, 1, 200) // agent down: the kernel goes on translating
 	sn.cfg.ServiceProxy = sn.newProxy(t, sn.cfg)
 	sn.start()
 	sn.waitProxyReady(t)
-	l.nextPhase(t)
-	l.waitPhase(t, 2, 200) // a new agent, after its first resync
+	l.NextPhase(t)
+	l.WaitPhase(t, 2, 200) // a new agent, after its first resync
 	sn.scale(t, web, 4)
 	names4, _ := sn.waitServing(t, in, web, 4)
-	l.nextPhase(t)
-	l.waitPhase(t, 3, 200) // the new agent programmed the fourth pod
-	s := l.stop(t)
+	l.NextPhase(t)
+	l.WaitPhase(t, 3, 200) // the new agent programmed the fourth pod
+	s := l.Stop(t)
 	t.Logf("connections per phase (up, down, restarted, scaled): %+v; replies %v", s.Phases, s.Replies)
 	for i, p := range s.Phases {
 		if p.Failed != 0 || p.OK == 0 {

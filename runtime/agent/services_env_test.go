@@ -41,9 +41,12 @@ var serviceCIDR = netip.MustParsePrefix("10.96.0.0/12")
 // service CIDR's unreachable route goes into the node's namespace.
 type svcNode struct {
 	*node
-	c      *cluster
-	lb     lb.Config
-	client hostClient
+	c  *cluster
+	lb lb.Config
+	// client runs clients as processes of the node: started straight into
+	// a cgroup below the one the load balancer is attached to, inside the
+	// node's network namespace.
+	client lbtest.Client
 	// udpEcho is a directory holding testdata/udpecho, built.
 	udpEcho string
 }
@@ -95,7 +98,7 @@ func newSvcNode(t testing.TB, c *cluster) *svcNode {
 		cfg.ServiceProxy = sn.newProxy(t, *cfg)
 	})
 	runControllers(t, c, manager.Scheduler, manager.Replication, manager.Endpoints)
-	sn.client = hostClient{cgroup: lbtest.Cgroup(t, lbc.Cgroup), netns: sn.netns}
+	sn.client = lbtest.Client{Cgroup: lbtest.Cgroup(t, lbc.Cgroup), Netns: lbtest.OpenNetns(t, sn.netns)}
 	sn.waitProxyReady(t)
 	return sn
 }

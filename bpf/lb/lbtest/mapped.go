@@ -1,11 +1,9 @@
 package lbtest
 
 import (
-	"bufio"
 	"fmt"
 	"net/netip"
 	"os"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -38,6 +36,14 @@ func tcp6MappedOnce(ap netip.AddrPort) Result {
 	}
 	f := os.NewFile(uintptr(fd), "tcp6")
 	defer f.Close()
+	// A blocking socket: its deadlines are socket options (SO_SNDTIMEO
+	// bounds connect too).
+	tv := unix.NsecToTimeval((5 * time.Second).Nanoseconds())
+	for _, opt := range []int{unix.SO_SNDTIMEO, unix.SO_RCVTIMEO} {
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, opt, &tv); err != nil {
+			return errResult(r, err)
+		}
+	}
 	if err := unix.Connect(fd, mapped(ap)); err != nil {
 		r.Elapsed = time.Since(start)
 		return errResult(r, fmt.Errorf("connect: %w", err))
@@ -47,15 +53,11 @@ func tcp6MappedOnce(ap netip.AddrPort) Result {
 		return errResult(r, fmt.Errorf("getpeername: %w", err))
 	}
 	r.Peer = sockaddrString(peer)
-	if _, err := f.Write([]byte("hello\n")); err != nil {
-		return errResult(r, err)
-	}
-	line, err := bufio.NewReader(f).ReadString('\n')
+	r.Reply, err = get(f)
 	r.Elapsed = time.Since(start)
 	if err != nil {
 		return errResult(r, err)
 	}
-	r.Reply = strings.TrimSpace(line)
 	return r
 }
 

@@ -1,9 +1,7 @@
 package lbtest
 
 import (
-	"bufio"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -21,6 +19,9 @@ import (
 // 127.0.0.0/8; clients run inside it too, so a translated connect() is
 // routed to the backends there, and nothing the test does touches the
 // host's network.
+//
+// OpenNetns wraps a namespace someone else made (a test node's) instead,
+// for clients to run in.
 type Netns struct {
 	handle netns.NsHandle
 	nl     *netlink.Handle
@@ -35,17 +36,39 @@ func NewNetns(t testing.TB) *Netns {
 	if err != nil {
 		t.Fatalf("create network namespace: %v", err)
 	}
+	n := adoptNetns(t, ns)
+	if err := n.nl.LinkSetUp(n.lo); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// OpenNetns opens an existing namespace, as it is, from its nsfs file
+// (/run/netns/NAME, /proc/PID/ns/net, a bind mount of one): clients then
+// run as processes of, say, a test node. The handle is closed in cleanup;
+// the namespace is its owner's to remove.
+func OpenNetns(t testing.TB, path string) *Netns {
+	t.Helper()
+	ns, err := netns.GetFromPath(path)
+	if err != nil {
+		t.Fatalf("open network namespace %s: %v", path, err)
+	}
+	return adoptNetns(t, ns)
+}
+
+// adoptNetns takes ns over, closing it in cleanup, with a netlink handle
+// in it.
+func adoptNetns(t testing.TB, ns netns.NsHandle) *Netns {
+	t.Helper()
 	n := &Netns{handle: ns}
 	t.Cleanup(func() { n.handle.Close() })
+	var err error
 	n.nl, err = netlink.NewHandleAt(ns)
 	if err != nil {
 		t.Fatalf("netlink in test namespace: %v", err)
 	}
 	t.Cleanup(n.nl.Close)
 	if n.lo, err = n.nl.LinkByName("lo"); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.nl.LinkSetUp(n.lo); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -118,9 +141,9 @@ func (n *Netns) file() (*os.File, error) {
 	return os.NewFile(uintptr(fd), "netns"), nil
 }
 
-// ServeTCP starts a backend at addr inside the namespace that answers each
-// line it reads with name and a newline, until the client closes. It stops
-// in cleanup.
+// ServeTCP starts a backend at addr inside the namespace: a web server
+// whose page is name (every GET is answered with name and a newline). It
+// stops in cleanup.
 func (n *Netns) ServeTCP(t testing.TB, addr netip.AddrPort, name string) {
 	t.Helper()
 	var ln net.Listener
@@ -150,15 +173,7 @@ func (n *Netns) ServeTCP(t testing.TB, addr netip.AddrPort, name string) {
 			go func() {
 				defer conns.Done()
 				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					if _, err := r.ReadString('\n'); err != nil {
-						return
-					}
-					if _, err := fmt.Fprintln(c, name); err != nil {
-						return
-					}
-				}
+				answerGETs(c, name)
 			}()
 		}
 	}()
