@@ -78,7 +78,7 @@ done
 run "$TUG" get rc,svc,endpoints -n kube-system $S
 vip=$("$TUG" get svc kube-ui -n kube-system $S --no-headers | awk '{print $3}')
 say "busybox wget -q -O - http://$vip/   (the Service's ClusterIP, translated in eBPF)"
-busybox wget -q -T 3 -O - "http://$vip/" || echo "(the ClusterIP did not answer: is the eBPF service proxy available? see $DIR/up.log)"
+timeout 5 busybox wget -q -O - "http://$vip/" || echo "(the ClusterIP did not answer: is the eBPF service proxy available? see $DIR/up.log)"
 run "$TUG" bpf lb list
 
 if [ -n "${KEEP:-}" ]; then
