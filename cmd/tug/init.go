@@ -1,22 +1,8 @@
 package main
 
-import (
-	"os"
-
-	// libcontainer's container init runs in this binary (`tug init`, started
-	// by libcontainer with its environment): nsenter's C constructor joins
-	// the namespaces before the Go runtime starts, and the devices package
-	// registers the cgroup device filter libcontainer applies.
-	_ "github.com/opencontainers/cgroups/devices"
-	_ "github.com/opencontainers/runc/libcontainer/nsenter"
-
-	"github.com/tug-sh/tug/runtime/container"
-)
-
-// runReexecRole runs the role tug was re-executed for by the container
-// runtime (libcontainer's init, or a container's monitor) and reports
-// whether it did; main then exits with the code. It must run before
-// anything else in main.
-func runReexecRole() (exitCode int, handled bool) {
-	return container.RunReexecRole(os.Args)
-}
+// reexec runs the container runtime's roles (libcontainer's init, a
+// container's monitor) when tug is re-executed for one, from its init
+// function: before the packages the roles do not use (API server, etcd,
+// client-go) are initialised, which is most of a start's CPU time. It
+// also links libcontainer's nsenter and the cgroup device filter.
+import _ "github.com/tug-sh/tug/runtime/container/reexec"

@@ -41,9 +41,6 @@ func commands() []command {
 }
 
 func main() {
-	if code, ok := runReexecRole(); ok {
-		os.Exit(code)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr}))

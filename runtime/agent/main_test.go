@@ -4,9 +4,10 @@ import (
 	"os"
 	"testing"
 
-	// libcontainer's init runs in this test binary (container.RunReexecRole).
-	_ "github.com/opencontainers/cgroups/devices"
-	_ "github.com/opencontainers/runc/libcontainer/nsenter"
+	// The container runtime re-executes this binary as each container's
+	// monitor and as libcontainer's init; reexec runs those roles before
+	// the rest of the test binary initialises.
+	_ "github.com/tug-sh/tug/runtime/container/reexec"
 
 	"github.com/tug-sh/tug/bpf/lb/lbtest"
 	"github.com/tug-sh/tug/runtime/container"

@@ -71,7 +71,13 @@
 //
 // # Re-exec
 //
-// The binary using Runtime must call RunReexecRole first thing in main and
-// blank-import libcontainer/nsenter and opencontainers/cgroups/devices
-// (cmd/tug/init.go; this package's tests do it in TestMain).
+// Runtime re-executes its binary (Config.Executable) as each container's
+// monitor, and the monitor as libcontainer's init. The binary handles
+// those roles by blank-importing runtime/container/reexec, whose init
+// function calls RunReexecRole before the rest of the binary initialises
+// and links libcontainer/nsenter and opencontainers/cgroups/devices
+// (cmd/tug/init.go; this package's own tests call RunReexecRole in
+// TestMain). The monitor runs with GOMAXPROCS=1 (monitorEnv), and the
+// init resets signals its ancestors ignored before the container's
+// process starts (resetIgnoredSignals).
 package container

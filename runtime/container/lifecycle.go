@@ -145,6 +145,7 @@ func (r *Runtime) Start(ctx context.Context, id string) error {
 	defer reportR.Close()
 	cmd := exec.Command(r.exe, monitorArg, dir)
 	cmd.Dir = "/"
+	cmd.Env = monitorEnv(os.Environ())
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{reportW} // monitorReportFd
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

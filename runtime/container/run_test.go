@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,6 +73,27 @@ func TestEnvArgsWorkingDir(t *testing.T) {
 	}
 	if want := "bar:zero:one:/tmp:my-pod:my-pod\n"; log != want {
 		t.Fatalf("log = %q, want %q", log, want)
+	}
+}
+
+// TestEnvironmentIsTheSpecs checks that the container's process sees the
+// environment of its description and nothing of its ancestors': not the
+// agent's variables, which the monitor inherits, nor the Go runtime
+// settings the monitor and libcontainer's init run with (monitorEnv).
+func TestEnvironmentIsTheSpecs(t *testing.T) {
+	t.Setenv("TUG_TEST_AGENT_VARIABLE", "leaked")
+	r := newTestRuntime(t)
+	c := baseContainer(t, "env")
+	c.Env = []string{"FOO=bar"}
+	exit, log := run(t, r, c)
+	if exit.Code != 0 {
+		t.Fatalf("exit = %+v, log %q", exit, log)
+	}
+	got := strings.Fields(log)
+	slices.Sort(got)
+	// libcontainer adds HOME from the user's passwd entry.
+	if want := []string{"FOO=bar", "HOME=/root", "HOSTNAME=" + c.Hostname, defaultPath}; !slices.Equal(got, want) {
+		t.Errorf("the container's environment is %q, want %q", got, want)
 	}
 }
 
