@@ -66,6 +66,8 @@ busybox wget -q -O - "http://$ip/"
 
 run "$TUG" stop pods "$pod" $S
 run "$TUG" get pods $S
+run "$TUG" top nodes $S
+run "$TUG" top pods -l app=nginx $S
 
 # kube-ui, also with the local image (serving on 8080, as kube-ui did).
 sed -e "s#image: gcr.io/google_containers/kube-ui:v3#image: $IMAGE\n        command: [httpd, -f, -p, \"8080\", -h, /www]#" examples/kube-ui-rc.yaml >"$DIR/kube-ui-rc.yaml"

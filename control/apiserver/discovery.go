@@ -44,12 +44,13 @@ func (s *Server) serveAPIVersions(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// serveAPIGroups answers /apis: no groups (the core group lives at /api).
-// Plain JSON makes newer clients fall back from aggregated discovery.
+// serveAPIGroups answers /apis: the resource metrics API,
+// metrics.k8s.io (the core group lives at /api). Plain JSON makes newer
+// clients fall back from aggregated discovery.
 func (s *Server) serveAPIGroups(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, &metav1.APIGroupList{
 		TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"},
-		Groups:   []metav1.APIGroup{},
+		Groups:   []metav1.APIGroup{metricsAPIGroup()},
 	})
 }
 
@@ -108,6 +109,9 @@ func subresourceDiscovery(res *resource, sub string) metav1.APIResource {
 		d.Verbs = metav1.Verbs{verbCreate, verbGet}
 	case registry.SubFinalize:
 		d.Verbs = metav1.Verbs{verbUpdate}
+	case subProxy:
+		d.Kind = "NodeProxyOptions"
+		d.Verbs = metav1.Verbs{verbGet}
 	default:
 		d.Verbs = metav1.Verbs{verbGet}
 	}

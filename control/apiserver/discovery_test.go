@@ -25,7 +25,7 @@ func TestDiscovery(t *testing.T) {
 	var groups metav1.APIGroupList
 	r := call(t, env, "GET", "/apis", nil, "Accept", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json")
 	r.into(t, &groups)
-	if r.code != 200 || groups.Kind != "APIGroupList" || len(groups.Groups) != 0 || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+	if r.code != 200 || groups.Kind != "APIGroupList" || len(groups.Groups) != 1 || groups.Groups[0].PreferredVersion.GroupVersion != "metrics.k8s.io/v1beta1" || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
 		t.Errorf("/apis: %d %s", r.code, r.body)
 	}
 	var info version.Info
@@ -50,14 +50,14 @@ func TestDiscovery(t *testing.T) {
 	if sc := byName["replicationcontrollers/scale"]; sc.Group != "autoscaling" || sc.Version != "v1" || sc.Kind != "Scale" {
 		t.Errorf("scale: %+v", sc)
 	}
-	for _, name := range []string{"pods/status", "pods/binding", "pods/log", "pods/exec", "namespaces/finalize", "services/status", "nodes/status", "bindings", "events", "endpoints"} {
+	for _, name := range []string{"pods/status", "pods/binding", "pods/log", "pods/exec", "namespaces/finalize", "services/status", "nodes/status", "nodes/proxy", "bindings", "events", "endpoints"} {
 		if _, ok := byName[name]; !ok {
 			t.Errorf("discovery lacks %s", name)
 		}
 	}
 	// client-go's discovery (aggregated first, falling back) works.
 	_, resources, err := env.Client.Discovery().ServerGroupsAndResources()
-	if err != nil || len(resources) != 1 || resources[0].GroupVersion != "v1" {
+	if err != nil || len(resources) != 2 || resources[0].GroupVersion != "v1" || resources[1].GroupVersion != "metrics.k8s.io/v1beta1" {
 		t.Fatalf("client-go discovery: %v %v", err, resources)
 	}
 }

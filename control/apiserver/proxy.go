@@ -25,11 +25,20 @@ func (s *Server) serveNodeProxy(w http.ResponseWriter, r *http.Request, ri *requ
 		s.writeError(w, r, err)
 		return
 	}
+	s.proxyToAgent(w, r, target, fmt.Sprintf("pod %q", ri.name))
+}
+
+// proxyToAgent sends r to target (a node agent's URL: scheme, host, path;
+// r's query is kept) and streams the answer back. what names the object
+// the agent was asked about, for the error when it cannot be reached.
+func (s *Server) proxyToAgent(w http.ResponseWriter, r *http.Request, target *url.URL, what string) {
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host = target.Scheme, target.Host
-			pr.Out.URL.Path, pr.Out.URL.RawPath = target.Path, ""
+			pr.Out.URL.Path, pr.Out.URL.RawPath = target.Path, target.RawPath
 			pr.Out.Host = target.Host
+			// Credentials for the API server are not the agent's business.
+			pr.Out.Header.Del("Authorization")
 		},
 		Transport:     s.cfg.NodeProxy.Transport,
 		FlushInterval: -1,
@@ -38,7 +47,7 @@ func (s *Server) serveNodeProxy(w http.ResponseWriter, r *http.Request, ri *requ
 				return // the client left
 			}
 			s.writeError(w, r, apierrors.NewServiceUnavailable(fmt.Sprintf(
-				"error trying to reach the node agent of pod %q at %s: %v; is tug agent running there?", ri.name, target.Host, err)))
+				"error trying to reach the node agent of %s at %s: %v; is tug agent running there?", what, target.Host, err)))
 		},
 	}
 	proxy.ServeHTTP(w, r)
@@ -65,9 +74,9 @@ func (s *Server) agentURL(r *http.Request, ri *requestInfo) (*url.URL, error) {
 	if err != nil {
 		return nil, err
 	}
-	host, ok := agentHostPort(nodeObj.(*corev1.Node))
-	if !ok {
-		return nil, apierrors.NewServiceUnavailable(fmt.Sprintf("node %q has no agent endpoint; is tug agent running there?", pod.Spec.NodeName))
+	host, err := agentEndpoint(nodeObj.(*corev1.Node))
+	if err != nil {
+		return nil, err
 	}
 	verb := "containerLogs"
 	if ri.subresource == registry.SubExec {
@@ -102,6 +111,16 @@ func pickContainer(pod *corev1.Pod, name string) (string, error) {
 		return names[0], nil
 	}
 	return "", apierrors.NewBadRequest(fmt.Sprintf("a container name must be specified for pod %s, choose one of: %v", pod.Name, names))
+}
+
+// agentEndpoint is agentHostPort, or the 503 that says the node has no
+// agent to ask.
+func agentEndpoint(node *corev1.Node) (string, error) {
+	host, ok := agentHostPort(node)
+	if !ok {
+		return "", apierrors.NewServiceUnavailable(fmt.Sprintf("node %q has no agent endpoint; is tug agent running there?", node.Name))
+	}
+	return host, nil
 }
 
 // agentHostPort is the node agent's address: the node's InternalIP (else

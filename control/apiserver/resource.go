@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -67,6 +68,10 @@ func newResource(r registry.Resource) *resource {
 		res.ttl = eventTTL
 	case "endpoints":
 		res.createOnUpdate = true
+	case "nodes":
+		// nodes/proxy is the server's own (an agent passthrough), not
+		// a rule of the resource.
+		res.Subresources = append(slices.Clone(r.Subresources), subProxy)
 	}
 	return res
 }

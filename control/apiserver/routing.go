@@ -40,7 +40,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/api", s.serveAPIVersions)
 	mux.HandleFunc("/api/", s.serveAPI)
 	mux.HandleFunc("/apis", s.serveAPIGroups)
-	mux.HandleFunc("/apis/", s.serveNotFound)
+	mux.HandleFunc("/apis/", s.serveAPIGroupPaths)
 	mux.HandleFunc("/version", s.serveVersion)
 	mux.HandleFunc("/version/", s.serveVersion)
 	mux.HandleFunc("/openapi/v2", s.serveOpenAPIV2)
@@ -127,7 +127,8 @@ func (s *Server) parseRequest(r *http.Request, parts []string) (*requestInfo, er
 	} else {
 		resName, rest = parts[0], parts[1:]
 	}
-	if len(rest) > 2 {
+	if len(rest) > 2 && !(resName == "nodes" && rest[1] == subProxy) {
+		// Only nodes/{name}/proxy/{path...} goes deeper.
 		return nil, notFoundStatus()
 	}
 	if len(rest) > 0 {
@@ -197,6 +198,7 @@ func verbFor(r *http.Request, ri *requestInfo) (string, bool) {
 			registry.SubLog:      {http.MethodGet},
 			registry.SubExec:     {http.MethodGet, http.MethodPost},
 			registry.SubFinalize: {http.MethodPut},
+			subProxy:             {http.MethodGet},
 		}[ri.subresource]
 		ok := false
 		for _, a := range allowed {
@@ -206,7 +208,7 @@ func verbFor(r *http.Request, ri *requestInfo) (string, bool) {
 			return "", false
 		}
 		switch {
-		case ri.subresource == registry.SubLog || ri.subresource == registry.SubExec:
+		case ri.subresource == registry.SubLog || ri.subresource == registry.SubExec || ri.subresource == subProxy:
 			return verbConnect, true
 		case ri.subresource == registry.SubBinding:
 			return verbCreate, true
@@ -251,6 +253,9 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, ri *requestInf
 	switch ri.subresource {
 	case registry.SubLog, registry.SubExec:
 		s.serveNodeProxy(w, r, ri)
+		return
+	case subProxy:
+		s.serveNodeAgentProxy(w, r, ri)
 		return
 	case registry.SubBinding:
 		s.serveBinding(w, r, ri)

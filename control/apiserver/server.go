@@ -88,8 +88,10 @@ type Server struct {
 	// for them.
 	cachesRunning atomic.Bool
 	metrics       *metrics
-	openapi       http.Handler
-	handler       http.Handler
+	// cpuRates remembers the agents' CPU counters for the metrics API.
+	cpuRates *cpuRates
+	openapi  http.Handler
+	handler  http.Handler
 }
 
 // New validates cfg, creates the default and kube-system namespaces if they
@@ -137,6 +139,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		scheme:    registry.NewScheme(),
 		resources: map[string]*resource{},
 		metrics:   newMetrics(),
+		cpuRates:  newCPURates(),
 	}
 	ranges, err := newServiceRanges(cfg.ServiceClusterIPRange, cfg.ServiceNodePortRange)
 	if err != nil {

@@ -46,7 +46,7 @@ type Command struct {
 func Commands(opts Options) []Command {
 	specs := []spec{
 		createSpec(), applySpec(), getSpec(), describeSpec(), deleteSpec(),
-		scaleSpec(), logsSpec(), execSpec(), versionSpec(),
+		scaleSpec(), logsSpec(), execSpec(), topSpec(), versionSpec(),
 	}
 	out := make([]Command, 0, len(specs))
 	for _, s := range specs {
