@@ -51,8 +51,16 @@ func (r *Runtime) State(id string) (State, error) {
 		// The init has ended; the monitor is recording it.
 		st.Status, st.Pid = StatusRunning, 0
 	default:
-		// Both gone and nothing recorded (the monitor was killed): Wait
-		// records the unknown exit; report it the same way.
+		// Both gone. The monitor records the exit before it ends, so
+		// read again: it may have done both since the first read.
+		if exit, ok, err := readExit(dir); err != nil {
+			return State{}, err
+		} else if ok {
+			st.Status, st.Exit = StatusExited, &exit
+			break
+		}
+		// Nothing recorded (the monitor was killed): Wait records the
+		// unknown exit; report it the same way.
 		st.Status = StatusExited
 		st.Exit = &ExitStatus{Code: -1, Reason: "Unknown", Message: "the container's monitor ended before the container; its exit code is lost", FinishedAt: time.Now()}
 	}
