@@ -41,10 +41,19 @@ func commands() []command {
 }
 
 func main() {
+	if len(os.Args) > 1 && daemons[os.Args[1]] {
+		if err := mapTextInSmallPages(); err != nil {
+			fmt.Fprintln(os.Stderr, "warning: the binary's code stays mapped in huge pages (more RSS, no other effect):", err)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr}))
 }
+
+// daemons are the commands that run until stopped: their resident memory
+// matters (mapTextInSmallPages).
+var daemons = map[string]bool{"agent": true, "server": true, "up": true}
 
 func run(ctx context.Context, args []string, io stdio) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {

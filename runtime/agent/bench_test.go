@@ -256,9 +256,14 @@ func BenchmarkAgentRSS(b *testing.B) {
 	// Let the agent settle (probes, heartbeats, a status round) before
 	// reading its memory.
 	time.Sleep(15 * time.Second)
-	// VmRSS counts the binary's file pages the agent touched (shared with
-	// every process of the same binary: the containers' monitors);
-	// RssAnon is the agent's own memory.
+	// VmRSS counts the binary's file pages mapped into the agent (shared
+	// with every process of the same binary: the containers' monitors).
+	// Where the page cache holds the binary in large folios (ext4 on
+	// recent kernels), the kernel maps whole folios around each touched
+	// address, so they are most of the binary's code and read-only data
+	// whatever the agent runs (tug agent asks for small pages, which
+	// avoids the 2 MiB mappings only). RssAnon is the agent's own memory;
+	// PSS shares the file pages among the processes mapping them.
 	for _, f := range []struct{ field, unit string }{{"VmRSS", "RSS-MB"}, {"RssAnon", "anon-MB"}, {"RssFile", "file-MB"}, {"Pss", "PSS-MB"}} {
 		kib, err := memKiB(cmd.Process.Pid, f.field)
 		if err != nil {
