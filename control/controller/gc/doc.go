@@ -4,9 +4,11 @@
 // serves (discovered at start; events excluded).
 //
 // It keeps a graph of objects by UID and of owner → dependents edges from
-// metadata.ownerReferences, fed by one informer per resource (the dynamic
-// client: tug's controllers need nothing the API server does not already
-// serve as plain JSON). Workers act on the graph:
+// metadata.ownerReferences, fed by one metadata-only informer per
+// resource (PartialObjectMetadata, as Kubernetes' collector watches: a
+// cluster's objects are kept once more here, but only their metadata);
+// whole objects are read and updated through the dynamic client. Workers
+// act on the graph:
 //
 //   - Background: the API server deletes the owner at once. Its dependents
 //     then reference a missing owner (checked in the graph, then confirmed by

@@ -16,7 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/util/workqueue"
@@ -30,6 +31,11 @@ const DefaultWorkers = 5
 
 // Config configures a Collector.
 type Config struct {
+	// Metadata feeds the informers: only the objects' metadata is
+	// watched and kept, which is all the graph needs.
+	Metadata metadata.Interface
+	// Dynamic reads and updates whole objects (removing finalizers and
+	// owner references).
 	Dynamic   dynamic.Interface
 	Discovery discovery.DiscoveryInterface
 	Logger    *slog.Logger
@@ -52,8 +58,8 @@ type Collector struct {
 
 // New builds a Collector; it discovers and watches resources in Run.
 func New(cfg Config) (*Collector, error) {
-	if cfg.Dynamic == nil || cfg.Discovery == nil {
-		return nil, errors.New("gc: Config needs Dynamic and Discovery")
+	if cfg.Metadata == nil || cfg.Dynamic == nil || cfg.Discovery == nil {
+		return nil, errors.New("gc: Config needs Metadata, Dynamic and Discovery")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -108,7 +114,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	c.resources = all
 	c.mu.Unlock()
 
-	factory := dynamicinformer.NewDynamicSharedInformerFactory(c.cfg.Dynamic, c.cfg.Resync)
+	factory := metadatainformer.NewSharedInformerFactory(c.cfg.Metadata, c.cfg.Resync)
 	var synced []cache.InformerSynced
 	for _, r := range watched {
 		inf := factory.ForResource(r.GVR).Informer()

@@ -10,6 +10,7 @@ import (
 	"github.com/go-logr/logr"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -127,9 +128,13 @@ func (p plan) run(ctx context.Context) error {
 			})
 		case GC:
 			var dyn dynamic.Interface
-			if dyn, err = dynamic.NewForConfig(p.streamConfig(name)); err == nil {
+			var meta metadata.Interface
+			if dyn, err = dynamic.NewForConfig(p.clientConfig(name)); err != nil {
+				break
+			}
+			if meta, err = metadata.NewForConfig(p.streamConfig(name)); err == nil {
 				r, err = gc.New(gc.Config{
-					Dynamic: dyn, Discovery: client.Discovery(), Logger: logger,
+					Metadata: meta, Dynamic: dyn, Discovery: client.Discovery(), Logger: logger,
 					Workers: p.ConcurrentGCSyncs, Resync: p.ResyncPeriod,
 				})
 			}
