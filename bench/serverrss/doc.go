@@ -5,7 +5,11 @@
 // baseline of the same run; the goal is at most 150 MiB resident with
 // 1,000 pods (a k3s server takes about 1.6 GB).
 //
-// Memory is read from /proc/PID/status (VmRSS, VmHWM, RssAnon),
+// The binary is dropped from the page cache before it starts
+// (EvictPageCache): just built, it would be mapped in whole large folios
+// and count tens of MiB more than when deployed.
+//
+// Memory is read from /proc/PID/status (VmRSS, VmHWM, RssAnon, RssFile),
 // /proc/PID/smaps_rollup (Pss) and the server's own /metrics (Go heap in
 // use). Server starts and stops only the process it launched, by PID; the
 // child also gets SIGKILL if the benchmark dies first.

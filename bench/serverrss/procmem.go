@@ -14,6 +14,7 @@ type Memory struct {
 	RSS     int64 // VmRSS: resident now
 	HWM     int64 // VmHWM: the highest RSS so far
 	RSSAnon int64 // RssAnon: resident anonymous memory (heap, stacks)
+	RSSFile int64 // RssFile: resident file pages (the binary, etcd's mmapped database)
 	PSS     int64 // Pss from smaps_rollup (0 when the kernel lacks it)
 	GoHeap  int64 // go_memstats_heap_inuse_bytes from /metrics (0 when not read)
 }
@@ -28,7 +29,7 @@ func ReadMemory(pid int) (Memory, error) {
 	if err != nil {
 		return Memory{}, fmt.Errorf("serverrss: /proc/%d/status: %w", pid, err)
 	}
-	m := Memory{RSS: fields["VmRSS"], HWM: fields["VmHWM"], RSSAnon: fields["RssAnon"]}
+	m := Memory{RSS: fields["VmRSS"], HWM: fields["VmHWM"], RSSAnon: fields["RssAnon"], RSSFile: fields["RssFile"]}
 	if m.RSS == 0 {
 		return Memory{}, fmt.Errorf("serverrss: /proc/%d/status has no VmRSS (a zombie?)", pid)
 	}

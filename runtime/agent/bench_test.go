@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 
+	"github.com/tug-sh/tug/bench/serverrss"
 	"github.com/tug-sh/tug/runtime/agent"
 )
 
@@ -233,6 +234,11 @@ func BenchmarkAgentRSS(b *testing.B) {
 		cmd.Env = append(os.Environ(), childAgentEnv+"="+string(cfgJSON))
 	}
 	cmd.Stderr = testWriter{b}
+	// Measure the binary as deployed, not as just linked: see
+	// serverrss.EvictPageCache.
+	if err := serverrss.EvictPageCache(cmd.Path); err != nil {
+		b.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -262,7 +268,9 @@ func BenchmarkAgentRSS(b *testing.B) {
 	// recent kernels), the kernel maps whole folios around each touched
 	// address, so they are most of the binary's code and read-only data
 	// whatever the agent runs (tug agent asks for small pages, which
-	// avoids the 2 MiB mappings only). RssAnon is the agent's own memory;
+	// avoids the 2 MiB mappings only); evicting the binary first, as
+	// above, leaves it in the smaller folios that the agent's own page
+	// faults read in. RssAnon is the agent's own memory;
 	// PSS shares the file pages among the processes mapping them.
 	for _, f := range []struct{ field, unit string }{{"VmRSS", "RSS-MB"}, {"RssAnon", "anon-MB"}, {"RssFile", "file-MB"}, {"Pss", "PSS-MB"}} {
 		kib, err := memKiB(cmd.Process.Pid, f.field)
