@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +14,8 @@ import (
 )
 
 // BenchmarkConnectLatency measures connect + one request + its response
-// through the VIP and straight to a pod IP, alternating, in one client
+// through the VIP and straight to the pod IPs (rotating over the same
+// backends as the VIP's round-robin), alternating, in one client
 // process in the test cgroup: the same backends, the same run. b.N is the
 // number of connections to each. Reported: p50 and p99 of each, and the
 // VIP/pod ratios (goal: at most 1.05).
@@ -26,7 +28,12 @@ func BenchmarkConnectLatency(b *testing.B) {
 	if err := env.dp.Maps().UpsertService(Service{Frontend: fe, Backends: bes}); err != nil {
 		b.Fatal(err)
 	}
-	pod := bes[0].String()
+	// Straight to the same pods, in rotation as the VIP's round-robin.
+	pods := make([]string, len(bes))
+	for i, be := range bes {
+		pods[i] = be.String()
+	}
+	pod := strings.Join(pods, ",")
 	// Warm both paths (ARP-free local routes, but caches and the counter).
 	env.client.Run(b, "latency", addrOf(fe), pod, "50")
 

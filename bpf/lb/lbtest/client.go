@@ -97,7 +97,8 @@ func (c Client) command(ctx context.Context, t testing.TB, args ...string) *exec
 //	udp ADDR N unconnected   N exchanges with sendto/recvfrom
 //	tcp6mapped ADDR N        as tcp, from IPv6 sockets to ::ffff:ADDR
 //	udp6mapped ADDR N        as udp unconnected, from an IPv6 socket to ::ffff:ADDR
-//	latency VIP POD N        N connections to each, interleaved: Latencies
+//	latency VIP POD[,POD] N  N connections to the VIP and N straight to the
+//	                         pods (in rotation), interleaved: Latencies
 func (c Client) Run(t testing.TB, args ...string) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

@@ -184,13 +184,16 @@ func udpExchanges(addr string, n int, connected bool) []Result {
 	return rs
 }
 
-func latencies(vip, pod string, n int) (Latencies, error) {
+func latencies(vip, pods string, n int) (Latencies, error) {
+	// The direct connections rotate over the pods as the VIP's
+	// round-robin does, so both paths reach the same backends equally.
+	direct := strings.Split(pods, ",")
 	var l Latencies
 	for i := range n {
 		targets := []struct {
 			addr string
 			out  *[]time.Duration
-		}{{vip, &l.VIP}, {pod, &l.Pod}}
+		}{{vip, &l.VIP}, {direct[i%len(direct)], &l.Pod}}
 		if i%2 == 1 { // neither target always goes first
 			targets[0], targets[1] = targets[1], targets[0]
 		}
