@@ -45,6 +45,18 @@ func defaultGoals() []Goal {
 			Text: "Endpoints change programmed into the BPF maps, p99 ≤ 10 ms at 10,000 Services; baseline: 1 Service"},
 		{Suite: "runtime", Benchmark: "BenchmarkRuntimeRun", Metric: "median-ms", BaselineBenchmark: "BenchmarkCreateStart", BaselineMetric: "median-ms",
 			Text: "a container's whole life through runtime/container vs bare libcontainer create-start-destroy"},
+		{Suite: "runtime", Benchmark: "BenchmarkCreateStart", Metric: "create+start-median-ms", BaselineMetric: "median-ms", Max: 60,
+			Text: "container create + start through libcontainer, median ≤ 60 ms (runc's published create-start-delete ≈ 225 ms, crun's ≈ 47 ms); baseline: the whole create-start-destroy"},
+		{Suite: "agent", Benchmark: "BenchmarkPodStartup/pods=30", Metric: "p99-ms", BaselineBenchmark: "BenchmarkPodStartup/pods=1", BaselineMetric: "p99-ms", Max: 1000,
+			Text: "pod startup (create → Running through the API, image present) p99 ≤ 1 s with 30 pods at once (Kubernetes SLO: 5 s); baseline: 1 pod"},
+		{Suite: "agent", Benchmark: "BenchmarkAgentRSS", Metric: "RSS-MB", BaselineMetric: "PSS-MB", Max: 40,
+			Text: "tug agent RSS ≤ 40 MB with 30 running pods (a k3s agent ≈ 275 MB); baseline: its PSS (the binary's pages shared with the containers' monitors split among them)"},
+		{Suite: "agent", Benchmark: "BenchmarkServiceLatency", Metric: "clusterip-p50-µs", BaselineMetric: "podip-p50-µs", MaxRatio: 1.05,
+			Text: "full stack (tug agent, a pod): connect+request p50 through the ClusterIP ≤ 1.05× straight to the pod IP"},
+		{Suite: "agent", Benchmark: "BenchmarkServiceLatency", Metric: "clusterip-p99-µs", BaselineMetric: "podip-p99-µs", MaxRatio: 1.05,
+			Text: "full stack (tug agent, a pod): connect+request p99 through the ClusterIP ≤ 1.05× straight to the pod IP"},
+		{Suite: "agent", Benchmark: "BenchmarkServiceProgramming/services=10000", Metric: "p99-ms", BaselineBenchmark: "BenchmarkServiceProgramming/services=1", BaselineMetric: "p99-ms", Max: 10,
+			Text: "Endpoints update through the API server to the node's BPF maps, p99 ≤ 10 ms at 10,000 Services; baseline: 1 Service"},
 	}
 }
 

@@ -94,6 +94,18 @@ func runSpecFor(s Suite, name string, quick bool) runSpec {
 			return runSpec{Benchtime: "1000x"}
 		}
 		return runSpec{Benchtime: "5000x"}
+	case "BenchmarkServiceLatency":
+		// One op is one connection each way: percentiles need many.
+		if quick {
+			return runSpec{Benchtime: "300x"}
+		}
+		return runSpec{Benchtime: "2000x"}
+	case "BenchmarkServiceProgramming":
+		// One op is one Endpoints change, per number of Services.
+		if quick {
+			return runSpec{Benchtime: "20x"}
+		}
+		return runSpec{Benchtime: "200x"}
 	case "BenchmarkCreateStart", "BenchmarkRuntimeRun":
 		if quick {
 			return runSpec{Benchtime: "20x"}
