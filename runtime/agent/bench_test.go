@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -24,6 +25,8 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/tug-sh/tug/bench/serverrss"
+	"github.com/tug-sh/tug/bpf/lb"
+	"github.com/tug-sh/tug/bpf/lb/lbtest"
 	"github.com/tug-sh/tug/runtime/agent"
 )
 
@@ -225,10 +228,17 @@ func BenchmarkAgentRSS(b *testing.B) {
 	}
 	cfgJSON, _ := json.Marshal(cc)
 	var cmd *exec.Cmd
+	var lbc *lb.Config
 	if bin := os.Getenv("TUG_BENCH_BINARY"); bin != "" {
+		// tug agent runs its Service proxy, as deployed; its load balancer
+		// goes to a BPF filesystem and a cgroup2 subtree of the
+		// benchmark's own, never the node's root cgroup, and is removed
+		// in the reset below.
+		lbc = rssBenchLB(b, sfx)
 		cmd = exec.Command(bin, "agent", "--server", cc.Server, "--node-name", cc.NodeName, "--node-ip", cc.NodeIP,
 			"--listen", "127.0.0.1:0", "--data-dir", cc.DataDir, "--run-dir", cc.RunDir, "--cgroup-parent", cc.CgroupParent,
-			"--bridge", cc.Bridge, "--pod-cidr", cc.PodCIDR, "--host-netns", cc.HostNetns)
+			"--bridge", cc.Bridge, "--pod-cidr", cc.PodCIDR, "--host-netns", cc.HostNetns,
+			"--bpffs", lbc.BPFFS, "--bpf-cgroup", lbc.Cgroup)
 	} else {
 		cmd = exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), childAgentEnv+"="+string(cfgJSON))
@@ -247,7 +257,7 @@ func BenchmarkAgentRSS(b *testing.B) {
 		_ = cmd.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if err := agent.Reset(ctx, agent.ResetConfig{DataDir: cc.DataDir, RunDir: cc.RunDir, CgroupParent: cc.CgroupParent, Bridge: cc.Bridge, HostNetns: ns}); err != nil {
+		if err := agent.Reset(ctx, agent.ResetConfig{DataDir: cc.DataDir, RunDir: cc.RunDir, CgroupParent: cc.CgroupParent, Bridge: cc.Bridge, HostNetns: ns, BPF: lbc}); err != nil {
 			b.Errorf("cleanup: reset: %v", err)
 		}
 	})
@@ -280,4 +290,22 @@ func BenchmarkAgentRSS(b *testing.B) {
 		b.ReportMetric(float64(kib)/1024, f.unit)
 	}
 	b.ReportMetric(ms(percentile(lat, 0.99)), "p99-ms")
+}
+
+// rssBenchLB makes the BPF filesystem and the cgroup2 directory the agent
+// of BenchmarkAgentRSS attaches its load balancer to, both removed in
+// cleanup (after the agent's reset, which detaches and unpins).
+func rssBenchLB(b *testing.B, sfx string) *lb.Config {
+	root := requireLB(b)
+	bpffs := lbtest.BPFFS(b)
+	cfg := &lb.Config{BPFFS: bpffs, PinDir: filepath.Join(bpffs, "tug"), Cgroup: filepath.Join(root, "tug-rss-"+sfx)}
+	if err := os.Mkdir(cfg.Cgroup, 0o755); err != nil {
+		b.Fatalf("create the agent's cgroup: %v", err)
+	}
+	b.Cleanup(func() {
+		if err := os.Remove(cfg.Cgroup); err != nil && !errors.Is(err, os.ErrNotExist) {
+			b.Errorf("cleanup: remove %s: %v", cfg.Cgroup, err)
+		}
+	})
+	return cfg
 }
