@@ -28,6 +28,7 @@ import (
 	"github.com/tug-sh/tug/bpf/lb"
 	"github.com/tug-sh/tug/bpf/lb/lbtest"
 	"github.com/tug-sh/tug/runtime/agent"
+	"github.com/tug-sh/tug/runtime/agent/agenttest"
 )
 
 // childAgentEnv carries the configuration of an agent this test binary
@@ -219,8 +220,8 @@ func memKiB(pid int, field string) (int, error) {
 func BenchmarkAgentRSS(b *testing.B) {
 	c := newCluster(b)
 	dir := b.TempDir()
-	ns := newNetns(b, filepath.Join(dir, "node-netns"))
-	sfx := suffix()
+	ns := agenttest.NewNetns(b, filepath.Join(dir, "node-netns"))
+	sfx := agenttest.Suffix()
 	cc := childConfig{
 		Server: c.api.URL, NodeName: "rss-" + sfx, NodeIP: "127.0.0.1",
 		DataDir: filepath.Join(dir, "data"), RunDir: filepath.Join(dir, "run"), CgroupParent: "tug-bench-" + sfx,
@@ -243,7 +244,7 @@ func BenchmarkAgentRSS(b *testing.B) {
 		cmd = exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), childAgentEnv+"="+string(cfgJSON))
 	}
-	cmd.Stderr = testWriter{b}
+	cmd.Stderr = agenttest.LogWriter(b)
 	// Measure the binary as deployed, not as just linked: see
 	// serverrss.EvictPageCache.
 	if err := serverrss.EvictPageCache(cmd.Path); err != nil {

@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -21,10 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moby/sys/mountinfo"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,41 +29,13 @@ import (
 
 	"github.com/tug-sh/tug/control/apiserver/apitest"
 	"github.com/tug-sh/tug/runtime/agent"
+	"github.com/tug-sh/tug/runtime/agent/agenttest"
 	"github.com/tug-sh/tug/runtime/image/imagebuild"
 	"github.com/tug-sh/tug/runtime/image/imagetest"
 )
 
 // indexHTML is what the test image's httpd serves.
 const indexHTML = "hello from a tug pod\n"
-
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("the agent needs root (namespaces, cgroups, mounts, network devices)")
-	}
-}
-
-func suffix() string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// testLogger sends logs to the test log (debug level with -v).
-func testLogger(t testing.TB) *slog.Logger {
-	level := slog.LevelInfo
-	if testing.Verbose() {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level}))
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
 
 // testCtx bounds a test's waits so a hang fails rather than blocks; it is
 // not a timed assertion.
@@ -87,7 +55,7 @@ type cluster struct {
 
 func newCluster(t testing.TB) *cluster {
 	t.Helper()
-	requireRoot(t)
+	agenttest.RequireRoot(t)
 	env := apitest.Start(t)
 	host := imagetest.StartRegistry(t)
 	img := imagetest.MustBusyboxImage(t, imagebuild.BusyboxOptions{IndexHTML: indexHTML})
@@ -118,8 +86,8 @@ type nodeOption func(*agent.Config)
 func newNode(t testing.TB, c *cluster, opts ...nodeOption) *node {
 	t.Helper()
 	dir := t.TempDir()
-	ns := newNetns(t, filepath.Join(dir, "node-netns"))
-	sfx := suffix()
+	ns := agenttest.NewNetns(t, filepath.Join(dir, "node-netns"))
+	sfx := agenttest.Suffix()
 	third, _ := rand.Int(rand.Reader, big.NewInt(250))
 	cfg := agent.Config{
 		RestConfig:        c.api.Config,
@@ -134,7 +102,7 @@ func newNode(t testing.TB, c *cluster, opts ...nodeOption) *node {
 		PodCIDR:           netip.MustParsePrefix(fmt.Sprintf("10.244.%d.0/24", third.Int64()+1)),
 		HeartbeatInterval: time.Second,
 		ResyncInterval:    5 * time.Second,
-		Logger:            testLogger(t),
+		Logger:            agenttest.Logger(t),
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -146,14 +114,14 @@ func newNode(t testing.TB, c *cluster, opts ...nodeOption) *node {
 		defer cancel()
 		if err := agent.Reset(ctx, agent.ResetConfig{
 			DataDir: cfg.DataDir, RunDir: cfg.RunDir, CgroupParent: cfg.CgroupParent,
-			Bridge: cfg.Bridge, HostNetns: cfg.HostNetns, Logger: testLogger(t),
+			Bridge: cfg.Bridge, HostNetns: cfg.HostNetns, Logger: agenttest.Logger(t),
 		}); err != nil {
 			t.Errorf("cleanup: reset: %v", err)
 		}
-		if d := cgroupDirs(t, cfg.CgroupParent); len(d) > 0 {
+		if d := agenttest.CgroupDirs(t, cfg.CgroupParent); len(d) > 0 {
 			t.Errorf("cleanup: cgroups left: %v", d)
 		}
-		if m := mountsUnder(t, dir); len(m) > 1 || (len(m) == 1 && m[0] != ns) {
+		if m := agenttest.MountsUnder(t, dir); len(m) > 1 || (len(m) == 1 && m[0] != ns) {
 			t.Errorf("cleanup: mounts left: %v", m)
 		}
 	})
@@ -202,49 +170,6 @@ func (n *node) url(t testing.TB) string {
 		}
 	}
 	return fmt.Sprintf("http://127.0.0.1:%d", n.agent.Port())
-}
-
-// newNetns pins a new network namespace at path (lo up) until the test
-// ends.
-func newNetns(t testing.TB, path string) string {
-	t.Helper()
-	if err := os.WriteFile(path, nil, 0o444); err != nil {
-		t.Fatal(err)
-	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("unshare: %w", err)
-			return
-		}
-		err = unix.Mount(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()), path, "", unix.MS_BIND, "")
-		if lo, lerr := netlink.LinkByName("lo"); lerr == nil && err == nil {
-			err = netlink.LinkSetUp(lo)
-		}
-		if serr := netns.Set(orig); serr != nil {
-			errc <- errors.Join(err, serr) // the thread stays locked and dies with the goroutine
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- err
-	}()
-	if err := <-errc; err != nil {
-		t.Fatalf("create network namespace: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(path, unix.MNT_DETACH); err != nil {
-			t.Errorf("cleanup: unmount %s: %v", path, err)
-		}
-		os.Remove(path)
-	})
-	return path
 }
 
 // inNetns runs fn on a thread switched into the namespace at path.
@@ -460,49 +385,14 @@ func hasEvent(c *cluster, ns, name, reason, substr string) bool {
 	return false
 }
 
-// cgroupDirs lists the directories of a cgroup parent in every hierarchy.
-func cgroupDirs(t testing.TB, parent string) []string {
-	t.Helper()
-	mounts, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dirs []string
-	for _, m := range mounts {
-		root := filepath.Join(m.Mountpoint, parent)
-		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				dirs = append(dirs, p)
-			}
-			return nil
-		})
-	}
-	return dirs
-}
-
 // containerCgroups lists the container cgroups (below the parent).
 func containerCgroups(t testing.TB, parent string) []string {
 	var out []string
-	for _, d := range cgroupDirs(t, parent) {
+	for _, d := range agenttest.CgroupDirs(t, parent) {
 		if filepath.Base(d) != parent {
 			out = append(out, d)
 		}
 	}
-	return out
-}
-
-// mountsUnder lists the mount points at or below dir.
-func mountsUnder(t testing.TB, dir string) []string {
-	t.Helper()
-	mounts, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, m := range mounts {
-		out = append(out, m.Mountpoint)
-	}
-	slices.Sort(out)
 	return out
 }
 

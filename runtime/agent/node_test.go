@@ -22,6 +22,7 @@ import (
 
 	"github.com/tug-sh/tug/control/controller/manager"
 	"github.com/tug-sh/tug/runtime/agent"
+	"github.com/tug-sh/tug/runtime/agent/agenttest"
 	"github.com/tug-sh/tug/runtime/agent/server"
 )
 
@@ -227,7 +228,7 @@ func TestDeletionLeavesNothing(t *testing.T) {
 	ctx := testCtx(t, 2*time.Minute)
 	waitFor(t, ctx, "the bridge", func() bool { return slices.Contains(links(t, n.netns), n.cfg.Bridge) })
 	beforeLinks := links(t, n.netns)
-	beforeMounts := mountsUnder(t, n.dir)
+	beforeMounts := agenttest.MountsUnder(t, n.dir)
 	beforeCgroups := containerCgroups(t, n.cfg.CgroupParent)
 
 	graceful := c.busybox("main", `trap 'echo got TERM; exit 0' TERM; while true; do sleep 0.1; done`)
@@ -274,7 +275,7 @@ func TestDeletionLeavesNothing(t *testing.T) {
 	// (as /run/netns does with `ip netns add`) and stays: node state, not
 	// a pod's.
 	pinDir := filepath.Join(n.cfg.RunDir, "netns")
-	if got := slices.DeleteFunc(mountsUnder(t, n.dir), func(m string) bool { return m == pinDir }); !slices.Equal(got, beforeMounts) {
+	if got := slices.DeleteFunc(agenttest.MountsUnder(t, n.dir), func(m string) bool { return m == pinDir }); !slices.Equal(got, beforeMounts) {
 		t.Errorf("mounts %v, before %v", got, beforeMounts)
 	}
 	if got := containerCgroups(t, n.cfg.CgroupParent); len(got) != len(beforeCgroups) {
@@ -306,7 +307,7 @@ func TestReplicationController(t *testing.T) {
 		done <- manager.RunControllers(mctx, manager.Options{
 			Config:      c.api.Config,
 			Controllers: []string{manager.Scheduler, manager.Replication},
-			Logger:      testLogger(t),
+			Logger:      agenttest.Logger(t),
 		})
 	}()
 	t.Cleanup(func() {
@@ -408,7 +409,7 @@ func TestReset(t *testing.T) {
 	p := waitPod(t, ctx, c, "default", "doomed", "Running", running)
 	pid := n.containerPID(t, containerStatus(p, "main"))
 	n.stop()
-	rc := agent.ResetConfig{DataDir: n.cfg.DataDir, RunDir: n.cfg.RunDir, CgroupParent: n.cfg.CgroupParent, Bridge: n.cfg.Bridge, HostNetns: n.netns, Logger: testLogger(t)}
+	rc := agent.ResetConfig{DataDir: n.cfg.DataDir, RunDir: n.cfg.RunDir, CgroupParent: n.cfg.CgroupParent, Bridge: n.cfg.Bridge, HostNetns: n.netns, Logger: agenttest.Logger(t)}
 	for range 2 {
 		if err := agent.Reset(ctx, rc); err != nil {
 			t.Fatal(err)
@@ -417,10 +418,10 @@ func TestReset(t *testing.T) {
 	if err := syscall.Kill(pid, 0); err == nil {
 		t.Fatalf("container process %d survived the reset", pid)
 	}
-	if d := cgroupDirs(t, n.cfg.CgroupParent); len(d) != 0 {
+	if d := agenttest.CgroupDirs(t, n.cfg.CgroupParent); len(d) != 0 {
 		t.Errorf("cgroups left: %v", d)
 	}
-	if m := mountsUnder(t, n.dir); len(m) != 1 || m[0] != n.netns {
+	if m := agenttest.MountsUnder(t, n.dir); len(m) != 1 || m[0] != n.netns {
 		t.Errorf("mounts left: %v", m)
 	}
 	if l := links(t, n.netns); !slices.Equal(l, []string{"lo"}) {

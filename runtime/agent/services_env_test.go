@@ -26,6 +26,7 @@ import (
 	"github.com/tug-sh/tug/bpf/lb/lbtest"
 	"github.com/tug-sh/tug/control/controller/manager"
 	"github.com/tug-sh/tug/runtime/agent"
+	"github.com/tug-sh/tug/runtime/agent/agenttest"
 	"github.com/tug-sh/tug/runtime/agent/proxy"
 )
 
@@ -55,7 +56,7 @@ type svcNode struct {
 // what it lacks.
 func requireLB(t testing.TB) string {
 	t.Helper()
-	requireRoot(t)
+	agenttest.RequireRoot(t)
 	if err := lb.CheckKernel(); err != nil {
 		if errors.Is(err, lb.ErrNoBTF) || errors.Is(err, lb.ErrNoSockAddrHooks) {
 			t.Skipf("needs kernel support for the eBPF load balancer: %v", err)
@@ -76,7 +77,7 @@ func newSvcNode(t testing.TB, c *cluster) *svcNode {
 	root := requireLB(t)
 	bpffs := lbtest.BPFFS(t) // unmounted last, after the reset below
 	lbc := lb.Config{BPFFS: bpffs, PinDir: filepath.Join(bpffs, "tug")}
-	parent := "tug-svc-" + suffix()
+	parent := "tug-svc-" + agenttest.Suffix()
 	lbc.Cgroup = filepath.Join(root, parent)
 	if err := os.Mkdir(lbc.Cgroup, 0o755); err != nil {
 		t.Fatalf("create the node's cgroup: %v", err)
@@ -152,7 +153,7 @@ func runControllers(t testing.TB, c *cluster, controllers ...string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- manager.RunControllers(ctx, manager.Options{Config: c.api.Config, Controllers: controllers, Logger: testLogger(t)})
+		done <- manager.RunControllers(ctx, manager.Options{Config: c.api.Config, Controllers: controllers, Logger: agenttest.Logger(t)})
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -21,6 +21,8 @@ import (
 	"github.com/tug-sh/tug/control/cli"
 	"github.com/tug-sh/tug/runtime/image/imagebuild"
 	"github.com/tug-sh/tug/runtime/image/imagetest"
+
+	"github.com/tug-sh/tug/runtime/agent/agenttest"
 )
 
 // Thresholds a real measurement clears with room: a busy loop keeps a
@@ -38,7 +40,7 @@ const (
 // server with tug top and the real kubectl top, and the node's summary
 // through nodes/proxy.
 func TestTopWithRealAgent(t *testing.T) {
-	requireRoot(t)
+	agenttest.RequireRoot(t)
 	env := apitest.Start(t)
 	host := imagetest.StartRegistry(t)
 	image := imagetest.Push(t, host, "busybox:1", imagetest.MustBusyboxImage(t, imagebuild.BusyboxOptions{}))
