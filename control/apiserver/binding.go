@@ -22,21 +22,12 @@ var (
 // serveBinding answers POST pods/{name}/binding and POST bindings: the
 // scheduler's way to assign a pod to a node.
 func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, ri *requestInfo) {
-	validation, err := fieldValidation(r)
+	wr, err := s.readWrite(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	dryRun, err := parseDryRun(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := s.readBody(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	validation, dryRun, body := wr.validation, wr.dryRun, wr.body
 	b := &corev1.Binding{}
 	warnings, err := decodeBody(body, r.Header.Get("Content-Type"), b, bindingGVK, validation)
 	if err != nil {

@@ -25,21 +25,12 @@ const maxWriteAttempts = 64
 
 // serveCreate answers POST on a collection.
 func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, ri *requestInfo) {
-	validation, err := fieldValidation(r)
+	wr, err := s.readWrite(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	dryRun, err := parseDryRun(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := s.readBody(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	validation, dryRun, body := wr.validation, wr.dryRun, wr.body
 	obj := ri.res.New()
 	warnings, err := decodeBody(body, r.Header.Get("Content-Type"), obj, ri.res.gvk, validation)
 	if err != nil {
@@ -74,6 +65,31 @@ func setNamespace(res *resource, obj registry.Object, ns string) error {
 		return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
 	}
 	return nil
+}
+
+// writeRequest is what every write handler reads first from its request.
+type writeRequest struct {
+	validation string // fieldValidation: Ignore, Warn or Strict
+	dryRun     bool
+	body       []byte
+}
+
+// readWrite reads the query options every write takes and the body (413
+// beyond the limit), in the order kube-apiserver rejects them.
+func (s *Server) readWrite(w http.ResponseWriter, r *http.Request) (writeRequest, error) {
+	validation, err := fieldValidation(r)
+	if err != nil {
+		return writeRequest{}, err
+	}
+	dryRun, err := parseDryRun(r)
+	if err != nil {
+		return writeRequest{}, err
+	}
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return writeRequest{}, err
+	}
+	return writeRequest{validation: validation, dryRun: dryRun, body: body}, nil
 }
 
 // parseDryRun accepts dryRun=All (the only value Kubernetes defines).

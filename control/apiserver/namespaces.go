@@ -27,21 +27,12 @@ func (s *Server) ensureSystemNamespaces(ctx context.Context) error {
 // change spec.finalizers (status is kept, as in kube). When the namespace
 // is being deleted and no finalizer is left, it is removed.
 func (s *Server) serveFinalize(w http.ResponseWriter, r *http.Request, ri *requestInfo) {
-	validation, err := fieldValidation(r)
+	wr, err := s.readWrite(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	dryRun, err := parseDryRun(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := s.readBody(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	validation, dryRun, body := wr.validation, wr.dryRun, wr.body
 	in := &corev1.Namespace{}
 	warnings, err := decodeBody(body, r.Header.Get("Content-Type"), in, ri.res.gvk, validation)
 	if err != nil {

@@ -108,21 +108,12 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, ri *requestI
 		s.writeError(w, r, err)
 		return
 	}
-	validation, err := fieldValidation(r)
+	wr, err := s.readWrite(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	dryRun, err := parseDryRun(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := s.readBody(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	validation, dryRun, body := wr.validation, wr.dryRun, wr.body
 	var warnings []string
 	u := updateSpec{
 		res: ri.res, ns: ri.namespace, name: ri.name, kind: updateMain, dryRun: dryRun,

@@ -216,21 +216,12 @@ func shouldDeleteDuringUpdate(obj, old registry.Object) bool {
 
 // serveUpdate answers PUT of an object or its status.
 func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, ri *requestInfo) {
-	validation, err := fieldValidation(r)
+	wr, err := s.readWrite(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	dryRun, err := parseDryRun(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := s.readBody(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	validation, dryRun, body := wr.validation, wr.dryRun, wr.body
 	in := ri.res.New()
 	warnings, err := decodeBody(body, r.Header.Get("Content-Type"), in, ri.res.gvk, validation)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -127,17 +128,7 @@ func (p plan) run(ctx context.Context) error {
 				ClusterCIDR: p.clusterCIDR, NodeMaskSize: p.NodeCIDRMaskSize,
 			})
 		case GC:
-			var dyn dynamic.Interface
-			var meta metadata.Interface
-			if dyn, err = dynamic.NewForConfig(p.clientConfig(name)); err != nil {
-				break
-			}
-			if meta, err = metadata.NewForConfig(p.streamConfig(name)); err == nil {
-				r, err = gc.New(gc.Config{
-					Metadata: meta, Dynamic: dyn, Discovery: client.Discovery(), Logger: logger,
-					Workers: p.ConcurrentGCSyncs, Resync: p.ResyncPeriod,
-				})
-			}
+			r, err = p.newGC(name, client, logger)
 		case Namespace:
 			var dyn dynamic.Interface
 			if dyn, err = dynamic.NewForConfig(p.clientConfig(name)); err == nil {
@@ -181,4 +172,22 @@ func (p plan) run(ctx context.Context) error {
 		all = append(all, err)
 	}
 	return errors.Join(all...)
+}
+
+// newGC builds the garbage collector: metadata-only informers (a stream
+// config, no request timeout) and a dynamic client for its reads and
+// updates.
+func (p plan) newGC(name string, client kubernetes.Interface, logger *slog.Logger) (*gc.Collector, error) {
+	dyn, err := dynamic.NewForConfig(p.clientConfig(name))
+	if err != nil {
+		return nil, err
+	}
+	meta, err := metadata.NewForConfig(p.streamConfig(name))
+	if err != nil {
+		return nil, err
+	}
+	return gc.New(gc.Config{
+		Metadata: meta, Dynamic: dyn, Discovery: client.Discovery(), Logger: logger,
+		Workers: p.ConcurrentGCSyncs, Resync: p.ResyncPeriod,
+	})
 }
