@@ -21,6 +21,8 @@
 
 #define TUG_ECONNREFUSED 111
 #define NSEC_PER_SEC 1000000000ULL
+/* Round-robin picks per connect() when updates race it (see translate). */
+#define LB_PICK_ATTEMPTS 3
 
 /* frontend.flags */
 #define LB_F_AFFINITY (1U << 0) /* sessionAffinity: ClientIP */
@@ -298,11 +300,31 @@ static __always_inline int translate(struct bpf_sock_addr *ctx, const int mapped
 		be = affinity_backend(ctx, fe, now);
 	}
 	if (!be) {
-		slot = next_round_robin(fe->service_id) % count;
-		struct backend_key bkey = { .service_id = fe->service_id, .slot = slot };
-		be = bpf_map_lookup_elem(&tug_lb4_back, &bkey);
-		/* Only a bug or a hand edit leaves a slot below the count
-		 * empty: refuse rather than let the VIP leave untranslated. */
+		/*
+		 * The frontend may shrink between reading its count and
+		 * reading the slot: user space writes the lower count first
+		 * and deletes the slots above it after, so a slot read with
+		 * the old count can be gone. Read the frontend again and pick
+		 * under its new count; every slot below the count it holds at
+		 * any instant is written. Only a bug or a hand edit leaves a
+		 * slot below the count empty for good: refuse then rather
+		 * than let the VIP leave untranslated.
+		 */
+		for (int attempt = 0; attempt < LB_PICK_ATTEMPTS; attempt++) {
+			if (attempt > 0) {
+				fe = bpf_map_lookup_elem(&tug_lb4_front, &fk);
+				if (!fe)
+					return 1; /* the Service was deleted meanwhile */
+				count = fe->backend_count;
+				if (count == 0)
+					goto refuse;
+			}
+			slot = next_round_robin(fe->service_id) % count;
+			struct backend_key bkey = { .service_id = fe->service_id, .slot = slot };
+			be = bpf_map_lookup_elem(&tug_lb4_back, &bkey);
+			if (be)
+				break;
+		}
 		if (!be)
 			goto refuse;
 		if (fe->flags & LB_F_AFFINITY)

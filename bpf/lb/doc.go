@@ -22,7 +22,9 @@
 // attaches the programs with links pinned in PinDir/links, so they stay
 // attached while the agent is down; a restart swaps each link's program in
 // place. Maps is the typed writer of the maps (UpsertService, DeleteService)
-// and orders its writes so that a connect() never reads an empty slot.
+// and orders its writes so that every slot below the count a frontend holds
+// at any instant is written; a connect() whose slot vanished in a shrink
+// after it read the count reads the frontend again and picks anew.
 // Inspector reads a loaded balancer through its pins for `tug bpf`. Reset
 // detaches and unpins everything.
 //
