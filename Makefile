@@ -7,7 +7,7 @@ export GOFLAGS := -tags=seccomp
 PKGS    := ./...
 TESTFLAGS ?= -count=1 -timeout 25m
 
-.PHONY: all build deps test unit bench generate verify demo clean
+.PHONY: all build build-node deps test unit bench generate verify demo clean
 
 all: build
 
@@ -17,13 +17,18 @@ deps:
 build:
 	$(GO) build -o bin/tug ./cmd/tug
 
+# The node build: agent, reset, image and bpf only, for machines that only
+# run pods (see cmd/tug/build_node.go).
+build-node:
+	$(GO) build -tags=seccomp,tug_node -o bin/tug-node ./cmd/tug
+
 # The full test suite (real etcd, kubectl, containers, namespaces, eBPF):
 # checks first, then every package.
 test: deps verify
 	$(GO) test $(TESTFLAGS) $(PKGS)
 
-bench: deps build
-	$(GO) run ./bench/cmd/benchrun -out bench/results -tug bin/tug
+bench: deps build build-node
+	$(GO) run ./bench/cmd/benchrun -out bench/results -tug bin/tug -tug-node bin/tug-node
 
 generate:
 	bpf/generate.sh
@@ -32,6 +37,7 @@ generate:
 verify:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags=seccomp,tug_node ./cmd/tug
 	@cp go.mod /tmp/tug-go.mod.$$$$ && cp go.sum /tmp/tug-go.sum.$$$$ && $(GO) mod tidy && \
 	  if ! git diff --quiet -- go.mod go.sum; then git diff -- go.mod go.sum; echo "go mod tidy changed go.mod/go.sum"; \
 	  cp /tmp/tug-go.mod.$$$$ go.mod; cp /tmp/tug-go.sum.$$$$ go.sum; exit 1; fi

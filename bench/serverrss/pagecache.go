@@ -17,13 +17,17 @@ import (
 // of the binary resident however little of it runs: about 35 MiB more
 // RSS for tug than the same binary loaded by its own page faults (whose
 // readahead fills smaller folios). Benchmarks run right after a build, so
-// they measure the binary as deployed, not as just linked.
+// they measure the binary as deployed, not as just linked. The file is
+// synced first: pages not yet written back cannot be dropped.
 func EvictPageCache(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("serverrss: fsync %s before evicting it: %w", path, err)
+	}
 	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
 		return fmt.Errorf("serverrss: posix_fadvise(POSIX_FADV_DONTNEED) on %s: %w", path, err)
 	}

@@ -1,8 +1,9 @@
+//go:build !tug_node
+
 package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/tug-sh/tug/control/cli"
@@ -29,12 +30,3 @@ func cliCommands() []command {
 	}
 	return out
 }
-
-// exitStatus ends the process with a code; the command already printed its
-// error the way kubectl does.
-type exitStatus int
-
-func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
-// ExitCode is what run returns for this error.
-func (e exitStatus) ExitCode() int { return int(e) }

@@ -27,23 +27,23 @@ type stdio struct {
 	out, err io.Writer
 }
 
-// commands lists every subcommand. Each lives in its own file.
+// commands lists every subcommand. Each lives in its own file. The node
+// commands are in every build; the control plane's (up, server and the
+// kubectl-style CLI, which also has version) only in the full build, not in
+// the node build (-tags tug_node, see build_node.go).
 func commands() []command {
-	// version comes from control/cli (client and server versions).
 	return append([]command{
-		{name: "up", summary: "run a one-machine cluster: API server, controllers and a node agent in one process", run: runUp},
-		{name: "server", summary: "run the API server, its etcd and the controllers", run: runServer},
 		{name: "bpf", summary: "inspect the eBPF Service load balancer (lb list, maps, progs)", run: runBPF},
 		{name: "image", summary: "manage the node's images (pull, ls, rm, import, build-busybox)", run: runImage},
 		{name: "agent", summary: "run the node agent: register the node, run its pods, serve logs/exec/stats", run: runAgent},
 		{name: "reset", summary: "remove everything the node agent created on this machine", run: runReset},
-	}, cliCommands()...)
+	}, buildCommands()...)
 }
 
 func main() {
 	if len(os.Args) > 1 && daemons[os.Args[1]] {
-		if err := mapTextInSmallPages(); err != nil {
-			fmt.Fprintln(os.Stderr, "warning: the binary's code stays mapped in huge pages (more RSS, no other effect):", err)
+		if err := trimBinaryPages(); err != nil {
+			fmt.Fprintln(os.Stderr, "warning: more of the binary stays resident than this daemon runs (more RSS, no other effect):", err)
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -52,7 +52,7 @@ func main() {
 }
 
 // daemons are the commands that run until stopped: their resident memory
-// matters (mapTextInSmallPages).
+// matters (trimBinaryPages).
 var daemons = map[string]bool{"agent": true, "server": true, "up": true}
 
 func run(ctx context.Context, args []string, io stdio) int {
@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, io stdio) int {
 			return 0
 		}
 	}
-	fmt.Fprintf(io.err, "error: unknown command %q; run 'tug help' for the list\n", args[0])
+	fmt.Fprintf(io.err, "error: unknown command %q%s; run 'tug help' for the list\n", args[0], notInThisBuild)
 	return 2
 }
 
@@ -99,3 +99,12 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// exitStatus ends the process with a code; the command already printed its
+// error the way kubectl does.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// ExitCode is what run returns for this error.
+func (e exitStatus) ExitCode() int { return int(e) }

@@ -1,3 +1,5 @@
+//go:build !tug_node
+
 package main
 
 import (

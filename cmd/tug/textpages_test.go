@@ -37,12 +37,12 @@ func TestParseReadOnlyMappings(t *testing.T) {
 	}
 }
 
-// TestMapTextInSmallPages runs it on this test binary and checks the
-// kernel's view: its read-only mappings are marked no-huge-page ("nh" in
-// VmFlags) and none of them is mapped in 2 MiB pages any more, while
-// the process goes on running code from them.
-func TestMapTextInSmallPages(t *testing.T) {
-	if err := mapTextInSmallPages(); err != nil {
+// TestTrimBinaryPages runs it on this test binary and checks the kernel's
+// view: its read-only mappings are marked no-huge-page and random-read
+// ("nh" and "rr" in VmFlags) and none of them is mapped in 2 MiB pages any
+// more, while the process goes on running code from them.
+func TestTrimBinaryPages(t *testing.T) {
+	if err := trimBinaryPages(); err != nil {
 		t.Fatal(err)
 	}
 	exe, err := os.Readlink("/proc/self/exe")
@@ -82,6 +82,9 @@ func TestMapTextInSmallPages(t *testing.T) {
 		case "VmFlags:":
 			if !contains(fields[1:], "nh") {
 				t.Errorf("%s is not marked no-huge-page: %s", rangeName, line)
+			}
+			if !contains(fields[1:], "rr") {
+				t.Errorf("%s is not marked random-read (no read-around): %s", rangeName, line)
 			}
 		}
 	}

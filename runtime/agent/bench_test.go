@@ -214,10 +214,26 @@ func memKiB(pid int, field string) (int, error) {
 }
 
 // BenchmarkAgentRSS measures the resident memory of an agent running 30
-// pods, in a process of its own (this test binary in its child-agent
-// role; set TUG_BENCH_BINARY to a tug binary to measure `tug agent`
-// itself). Goal: ≤ 40 MB.
+// pods, in a process of its own. Goal: ≤ 40 MB. With TUG_BENCH_NODE_BINARY
+// (make build-node) and TUG_BENCH_BINARY (make build) it measures `tug
+// agent` of each build, as build=node and build=full; without either, this
+// test binary in its child-agent role.
 func BenchmarkAgentRSS(b *testing.B) {
+	ran := false
+	for _, build := range []struct{ name, env string }{{"node", "TUG_BENCH_NODE_BINARY"}, {"full", "TUG_BENCH_BINARY"}} {
+		if bin := os.Getenv(build.env); bin != "" {
+			ran = true
+			b.Run("build="+build.name, func(b *testing.B) { agentRSS(b, bin) })
+		}
+	}
+	if !ran {
+		agentRSS(b, "")
+	}
+}
+
+// agentRSS runs `bin agent` (this test binary's child agent when bin is
+// "") with 30 pods and reports its memory.
+func agentRSS(b *testing.B, bin string) {
 	c := newCluster(b)
 	dir := b.TempDir()
 	ns := agenttest.NewNetns(b, filepath.Join(dir, "node-netns"))
@@ -230,7 +246,7 @@ func BenchmarkAgentRSS(b *testing.B) {
 	cfgJSON, _ := json.Marshal(cc)
 	var cmd *exec.Cmd
 	var lbc *lb.Config
-	if bin := os.Getenv("TUG_BENCH_BINARY"); bin != "" {
+	if bin != "" {
 		// tug agent runs its Service proxy, as deployed; its load balancer
 		// goes to a BPF filesystem and a cgroup2 subtree of the
 		// benchmark's own, never the node's root cgroup, and is removed
@@ -275,14 +291,11 @@ func BenchmarkAgentRSS(b *testing.B) {
 	time.Sleep(15 * time.Second)
 	// VmRSS counts the binary's file pages mapped into the agent (shared
 	// with every process of the same binary: the containers' monitors).
-	// Where the page cache holds the binary in large folios (ext4 on
-	// recent kernels), the kernel maps whole folios around each touched
-	// address, so they are most of the binary's code and read-only data
-	// whatever the agent runs (tug agent asks for small pages, which
-	// avoids the 2 MiB mappings only); evicting the binary first, as
-	// above, leaves it in the smaller folios that the agent's own page
-	// faults read in. RssAnon is the agent's own memory;
-	// PSS shares the file pages among the processes mapping them.
+	// tug agent turns read-around off for its binary's read-only mappings
+	// and drops what its start-up left cached (cmd/tug trimBinaryPages),
+	// so they are the pages it runs plus the fault-around of the cached
+	// ones near them. RssAnon is the agent's own memory; PSS shares the
+	// file pages among the processes mapping them.
 	for _, f := range []struct{ field, unit string }{{"VmRSS", "RSS-MB"}, {"RssAnon", "anon-MB"}, {"RssFile", "file-MB"}, {"Pss", "PSS-MB"}} {
 		kib, err := memKiB(cmd.Process.Pid, f.field)
 		if err != nil {

@@ -2,7 +2,7 @@
 // results, with the machine they ran on, as bench/results/<date>-<host>.md
 // and .json (and latest.md/latest.json).
 //
-//	go run ./bench/cmd/benchrun -out bench/results [-suite api,lb] [-quick] [-tug bin/tug]
+//	go run ./bench/cmd/benchrun -out bench/results [-suite api,lb] [-quick] [-tug bin/tug] [-tug-node bin/tug-node]
 //
 // For each suite it lists the packages that hold benchmarks (go list, then
 // `go test -list '^Benchmark'`, so new benchmarks are picked up without

@@ -23,6 +23,7 @@ type options struct {
 	suites string
 	quick  bool
 	tug    string
+	node   string
 	bench  string
 	list   bool
 }
@@ -33,6 +34,7 @@ func run() int {
 	flag.StringVar(&o.suites, "suite", "all", "comma-separated suites to run: "+suiteNames())
 	flag.BoolVar(&o.quick, "quick", false, "shorter runs for trying things out (results are marked quick)")
 	flag.StringVar(&o.tug, "tug", "", "a built tug binary (bin/tug) for the benchmarks that run the real one; without it they build their own")
+	flag.StringVar(&o.node, "tug-node", "", "tug's node build (bin/tug-node, make build-node) for the agent benchmarks that measure it")
 	flag.StringVar(&o.bench, "bench", "", "run only top-level benchmarks matching this regexp")
 	flag.BoolVar(&o.list, "list", false, "only list the benchmarks each suite would run")
 	flag.Usage = func() {
@@ -184,6 +186,16 @@ func newGoCmd(ctx context.Context, o options) (goCmd, error) {
 			return goCmd{}, fmt.Errorf("-tug %s: not a file (run make build first): %v", o.tug, err)
 		}
 		g.env = append(g.env, "TUG_BENCH_BINARY="+bin, "TUG_BENCH_EXECUTABLE="+bin)
+	}
+	if o.node != "" {
+		bin, err := filepath.Abs(o.node)
+		if err != nil {
+			return goCmd{}, err
+		}
+		if st, err := os.Stat(bin); err != nil || st.IsDir() {
+			return goCmd{}, fmt.Errorf("-tug-node %s: not a file (run make build-node first): %v", o.node, err)
+		}
+		g.env = append(g.env, "TUG_BENCH_NODE_BINARY="+bin)
 	}
 	return g, nil
 }
