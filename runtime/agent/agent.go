@@ -111,6 +111,9 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := rt.CheckHost(); err != nil {
+		return nil, fmt.Errorf("agent: this node cannot run containers: %w", err)
+	}
 	images, err := image.Open(image.Config{
 		Root:               image.RootIn(cfg.DataDir),
 		InsecureRegistries: cfg.InsecureRegistries,

@@ -154,7 +154,7 @@ type cgroupMounts struct {
 
 func detectCgroupMounts() (cgroupMounts, error) {
 	if cgroups.IsCgroup2UnifiedMode() {
-		return cgroupMounts{v2: true, unified: "/sys/fs/cgroup"}, nil
+		return cgroupMounts{v2: true, unified: cgroupV2Root}, nil
 	}
 	cpuacct, err := cgroups.FindCgroupMountpoint("", "cpuacct")
 	if err != nil {

@@ -67,7 +67,14 @@
 // hosts, where the manager also creates the cgroup in the unified
 // hierarchy) and pure v2 hosts are supported; the mode is detected at
 // runtime. Stats and OOM detection read v1 cpuacct/memory files or v2
-// cpu.stat/memory.* files.
+// cpu.stat/memory.* files. On v2 the cpu and memory controllers must be
+// enabled at the hierarchy's root (cgroup.controllers); CheckHost, which the
+// agent calls at start, and Create fail with ErrCgroupControllers naming the
+// missing ones otherwise. This machine is hybrid: TestPureCgroupV2Host mounts
+// its cgroup2 hierarchy at /sys/fs/cgroup in a mount namespace of its own,
+// where the runtime takes the host for pure v2, and checks that detection
+// and that refusal; running containers under v2 controllers needs a real v2
+// host (the unit tests read v2 files from a fake hierarchy).
 //
 // # Re-exec
 //

@@ -25,6 +25,9 @@ import (
 // overlay and writes the libcontainer configuration. Nothing runs until
 // Start.
 func (r *Runtime) Create(ctx context.Context, c Container) error {
+	if err := r.host.check(); err != nil {
+		return err
+	}
 	if err := validate(c); err != nil {
 		return err
 	}

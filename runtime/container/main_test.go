@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 	if code, ok := RunReexecRole(os.Args); ok {
 		os.Exit(code)
 	}
+	if arg := os.Getenv(pureV2Env); arg != "" {
+		os.Exit(pureV2Node(arg))
+	}
 	if spec := os.Getenv(adoptFirstHalfEnv); spec != "" {
 		os.Exit(adoptFirstHalf(spec))
 	}

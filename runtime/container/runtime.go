@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -99,11 +100,54 @@ func New(cfg Config) (*Runtime, error) {
 func detectHost(parent string) hostInfo {
 	h := hostInfo{cgroupV2: cgroups.IsCgroup2UnifiedMode(), cgroupParent: parent}
 	memoryMount := ""
-	if !h.cgroupV2 {
+	if h.cgroupV2 {
+		data, _ := os.ReadFile(filepath.Join(cgroupV2Root, "cgroup.controllers"))
+		h.v2Controllers = strings.TrimSpace(string(data))
+	} else {
 		memoryMount, _ = cgroups.FindCgroupMountpoint("", "memory")
 	}
-	h.swapAccounting = swapAccounting(h.cgroupV2, "/sys/fs/cgroup", memoryMount)
+	h.swapAccounting = swapAccounting(h.cgroupV2, cgroupV2Root, memoryMount)
 	return h
+}
+
+// cgroupV2Root is where a pure cgroup v2 host mounts its hierarchy (and
+// where a container with its own cgroup namespace sees its delegated
+// subtree).
+const cgroupV2Root = "/sys/fs/cgroup"
+
+// CheckHost reports what keeps this node from running containers that the
+// runtime can see before creating one: on a pure cgroup v2 host, the
+// controllers every container uses must be enabled at the hierarchy's
+// root, cpu (cpu.weight from CPU requests, cpu.max from limits) and memory
+// (memory.max, and memory.current for stats). The error wraps
+// ErrCgroupControllers. Create fails with it too; destroying containers
+// does not need it (tug reset works on such a host).
+func (r *Runtime) CheckHost() error { return r.host.check() }
+
+func (h hostInfo) check() error {
+	if !h.cgroupV2 {
+		return nil
+	}
+	missing := missingControllers(h.v2Controllers, "cpu", "memory")
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s not enabled in %s (it lists %q): containers need cpu for CPU requests and limits and memory for memory limits and stats. "+
+		"On a host whose cgroup v1 hierarchies hold them, boot with systemd.unified_cgroup_hierarchy=1; inside a container, have them delegated to its cgroup",
+		ErrCgroupControllers, strings.Join(missing, " and "), filepath.Join(cgroupV2Root, "cgroup.controllers"), h.v2Controllers)
+}
+
+// missingControllers returns the controllers of want that have (the
+// space-separated content of a cgroup.controllers file) lacks.
+func missingControllers(have string, want ...string) []string {
+	enabled := strings.Fields(have)
+	var missing []string
+	for _, c := range want {
+		if !slices.Contains(enabled, c) {
+			missing = append(missing, c)
+		}
+	}
+	return missing
 }
 
 // swapAccounting reports whether the kernel accounts swap per cgroup, so a

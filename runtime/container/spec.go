@@ -33,6 +33,9 @@ const (
 type hostInfo struct {
 	// cgroupV2 is true on a pure cgroup v2 (unified) host.
 	cgroupV2 bool
+	// v2Controllers is the content of the v2 root's cgroup.controllers
+	// (cgroupV2 only): the controllers containers can use.
+	v2Controllers string
 	// swapAccounting is true when a memory+swap limit can be set.
 	swapAccounting bool
 	// cgroupParent is the cgroup containers are created under.

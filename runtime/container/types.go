@@ -194,5 +194,8 @@ var (
 	ErrAlreadyStarted = errors.New("container: container was already started")
 	// ErrNoSeccomp: the binary was built without libseccomp (build tag
 	// "seccomp"), so the default profile cannot be installed.
-	ErrNoSeccomp = errors.New("container: seccomp support not built in: build with CGO_ENABLED=1 -tags seccomp (needs libseccomp-dev), or ask for SeccompUnconfined")
+	// ErrCgroupControllers: a pure cgroup v2 host without the controllers
+	// containers need (the message names them and how to get them).
+	ErrCgroupControllers = errors.New("container: cgroup v2 controllers missing")
+	ErrNoSeccomp         = errors.New("container: seccomp support not built in: build with CGO_ENABLED=1 -tags seccomp (needs libseccomp-dev), or ask for SeccompUnconfined")
 )
