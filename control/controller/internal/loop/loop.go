@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
@@ -33,7 +34,8 @@ type Config[K comparable] struct {
 	Sync func(ctx context.Context, key K) error
 
 	// Log receives the started line and one warning per failed sync
-	// (discarded when nil).
+	// (discarded when nil); a 409 Conflict, which the retry resolves by
+	// reading anew, is logged at debug level instead.
 	Log *slog.Logger
 	// Failed is the message of that warning ("sync failed; retrying"
 	// when empty); the key is logged under KeyAttr ("key" when empty),
@@ -133,7 +135,13 @@ func (c Config[K]) process(ctx context.Context) {
 			c.Queue.AddAfter(key, c.RecheckAfter)
 		case ctx.Err() != nil:
 		default:
-			if c.Quiet == nil || !errors.Is(err, c.Quiet) {
+			switch {
+			case c.Quiet != nil && errors.Is(err, c.Quiet):
+			case apierrors.IsConflict(err):
+				// The write raced another one (the informer's copy was
+				// stale): expected under churn, and the retry reads anew.
+				c.Log.Debug(c.Failed, c.KeyAttr, key, "err", err)
+			default:
 				c.Log.Warn(c.Failed, c.KeyAttr, key, "err", err)
 			}
 			c.Queue.AddRateLimited(key)

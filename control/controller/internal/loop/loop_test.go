@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 
@@ -182,6 +184,37 @@ func TestRecheckIsNotBackoffAndQuietIsNotLogged(t *testing.T) {
 	}
 	if got := logs.String(); strings.Contains(got, "level=WARN") {
 		t.Errorf("recheck or quiet failure was logged:\n%s", got)
+	}
+}
+
+// A 409 Conflict (the informer's copy was stale) is retried with backoff
+// like any failure, but it is expected under churn: not a warning.
+func TestConflictIsRetriedWithoutWarning(t *testing.T) {
+	q := newQueue()
+	var logs logBuffer
+	calls := make(chan int, 10)
+	attempts := 0
+	stop := start(t, loop.Config[string]{
+		Name: "test", Queue: q, Workers: 1, Log: logs.logger(), Failed: "sync failed",
+		Sync: func(_ context.Context, key string) error {
+			calls <- q.NumRequeues(key)
+			attempts++
+			if attempts > 1 {
+				return nil
+			}
+			return apierrors.NewConflict(schema.GroupResource{Resource: "endpoints"}, key, errors.New("the object has been modified"))
+		},
+	})
+	q.Add("web")
+	receive(t, calls, "first sync")
+	if n := receive(t, calls, "retry"); n != 1 {
+		t.Fatalf("retry after %d requeues, want 1 (rate-limited)", n)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := logs.String(); strings.Contains(got, "level=WARN") {
+		t.Errorf("a conflict was logged as a warning:\n%s", got)
 	}
 }
 
