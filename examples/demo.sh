@@ -29,7 +29,7 @@ cleanup() {
 	if [ -n "$up_pid" ] && kill -0 "$up_pid" 2>/dev/null; then
 		kill -TERM "$up_pid"; wait "$up_pid" || true
 	fi
-	"$TUG" reset --data-dir "$DIR/agent" >/dev/null 2>&1 || true
+	"$TUG" reset --data-dir "$DIR" >/dev/null 2>&1 || true
 	rm -rf "$DIR"
 }
 
@@ -85,7 +85,7 @@ run "$TUG" bpf lb list
 
 if [ -n "${KEEP:-}" ]; then
 	printf '\nThe cluster keeps running (pid %s, logs in %s/up.log): tug get pods -s %s\n' "$up_pid" "$DIR" "$LISTEN"
-	printf 'Stop it with: kill %s; then tug reset --data-dir %s/agent\n' "$up_pid" "$DIR"
+	printf 'Stop it with: kill %s; then tug reset --data-dir %s\n' "$up_pid" "$DIR"
 else
 	printf '\nDone; stopping the cluster and removing its state (KEEP=1 keeps it running).\n'
 fi

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/tug-sh/tug/control/controller/manager"
 	"github.com/tug-sh/tug/control/storage"
 	"github.com/tug-sh/tug/control/storage/embedetcd"
+	"github.com/tug-sh/tug/control/storage/serverdata"
 )
 
 // serverOptions are the flags of `tug server` (and of `tug up`).
@@ -199,7 +199,7 @@ func openStore(ctx context.Context, o serverOptions, log *slog.Logger) (*storage
 		}
 		return s, func() { s.Close() }, nil
 	}
-	dir := filepath.Join(o.dataDir, "etcd")
+	dir := serverdata.EtcdDir(o.dataDir)
 	m, err := embedetcd.Start(ctx, embedetcd.Config{Dir: dir})
 	if err != nil {
 		return nil, nil, err

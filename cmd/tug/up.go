@@ -37,7 +37,7 @@ func runUp(ctx context.Context, args []string, io stdio) error {
 	mirrors := fs.StringSlice("registry-mirror", nil, "Docker Hub mirrors, tried in order")
 	serviceProxy := fs.Bool("service-proxy", true, "load-balance Services with the eBPF load balancer, attached to the cgroup2 root (every process on this machine reaches ClusterIPs); false leaves them untranslated")
 	fs.Usage = func() {
-		fmt.Fprint(io.err, "Usage: tug up [flags]\n\nRuns a one-machine cluster in one process: the API server with embedded etcd and the\ncontrollers, and a node agent running pods through libcontainer. Needs root.\nStop it with Ctrl-C; `tug reset --data-dir DIR` removes what the agent left.\n\nFlags:\n")
+		fmt.Fprint(io.err, "Usage: tug up [flags]\n\nRuns a one-machine cluster in one process: the API server with embedded etcd and the\ncontrollers, and a node agent running pods through libcontainer. Needs root.\nStop it with Ctrl-C; `tug reset --data-dir DIR` then removes what it left: the agent's containers,\nnetwork and eBPF programs, and the server's etcd data (the cluster's objects).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
