@@ -177,25 +177,26 @@ func newGoCmd(ctx context.Context, o options) (goCmd, error) {
 		return goCmd{}, fmt.Errorf("run benchrun inside the tug module (go env GOMOD: %q, %v)", mod, err)
 	}
 	g.root = filepath.Dir(mod)
-	if o.tug != "" {
-		bin, err := filepath.Abs(o.tug)
+	for _, b := range []struct {
+		flag, path, target string
+		env                []string
+	}{
+		{"-tug", o.tug, "build", []string{"TUG_BENCH_BINARY", "TUG_BENCH_EXECUTABLE"}},
+		{"-tug-node", o.node, "build-node", []string{"TUG_BENCH_NODE_BINARY"}},
+	} {
+		if b.path == "" {
+			continue
+		}
+		bin, err := filepath.Abs(b.path)
 		if err != nil {
 			return goCmd{}, err
 		}
 		if st, err := os.Stat(bin); err != nil || st.IsDir() {
-			return goCmd{}, fmt.Errorf("-tug %s: not a file (run make build first): %v", o.tug, err)
+			return goCmd{}, fmt.Errorf("%s %s: not a file (run make %s first): %v", b.flag, b.path, b.target, err)
 		}
-		g.env = append(g.env, "TUG_BENCH_BINARY="+bin, "TUG_BENCH_EXECUTABLE="+bin)
-	}
-	if o.node != "" {
-		bin, err := filepath.Abs(o.node)
-		if err != nil {
-			return goCmd{}, err
+		for _, name := range b.env {
+			g.env = append(g.env, name+"="+bin)
 		}
-		if st, err := os.Stat(bin); err != nil || st.IsDir() {
-			return goCmd{}, fmt.Errorf("-tug-node %s: not a file (run make build-node first): %v", o.node, err)
-		}
-		g.env = append(g.env, "TUG_BENCH_NODE_BINARY="+bin)
 	}
 	return g, nil
 }

@@ -34,7 +34,7 @@ func defaultSuites() []Suite {
 			Packages: []string{"./bpf/...", "./dataplane/serviceproxy/..."}},
 		{Name: "net", Timeout: 15 * time.Minute, About: "pod sandbox networking, overlay reconcile, IPAM",
 			Packages: []string{"./dataplane/podnet/...", "./dataplane/overlay/...", "./dataplane/ipam/..."}},
-		{Name: "agent", Timeout: 20 * time.Minute, Benchtime: "1x", About: "node agent: pod startup",
+		{Name: "agent", Timeout: 20 * time.Minute, Benchtime: "1x", About: "node agent: pod startup, agent memory (node and full builds), full-stack Service latency, Service programming",
 			Packages: []string{"./runtime/agent/..."}},
 	}
 }
