@@ -72,6 +72,9 @@ func runReset(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	fmt.Fprintln(io.out, "node reset: everything the tug agent created is removed")
+	if serverDir != "" {
+		fmt.Fprintf(io.out, "the server's etcd data in %s is removed\n", serverDir)
+	}
 	return nil
 }
 
