@@ -110,20 +110,7 @@ func newNode(t testing.TB, c *cluster, opts ...nodeOption) *node {
 	n := &node{t: t, cfg: cfg, netns: ns, dir: dir}
 	t.Cleanup(func() {
 		n.stop()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := agent.Reset(ctx, agent.ResetConfig{
-			DataDir: cfg.DataDir, RunDir: cfg.RunDir, CgroupParent: cfg.CgroupParent,
-			Bridge: cfg.Bridge, HostNetns: cfg.HostNetns, Logger: agenttest.Logger(t),
-		}); err != nil {
-			t.Errorf("cleanup: reset: %v", err)
-		}
-		if d := agenttest.CgroupDirs(t, cfg.CgroupParent); len(d) > 0 {
-			t.Errorf("cleanup: cgroups left: %v", d)
-		}
-		if m := agenttest.MountsUnder(t, dir); len(m) > 1 || (len(m) == 1 && m[0] != ns) {
-			t.Errorf("cleanup: mounts left: %v", m)
-		}
+		agenttest.ResetNode(t, cfg, dir, ns)
 	})
 	n.start()
 	return n

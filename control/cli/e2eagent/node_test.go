@@ -67,20 +67,7 @@ func startNode(t *testing.T, env *apitest.Env) *node {
 		case <-time.After(time.Minute):
 			t.Errorf("the agent did not stop within a minute")
 		}
-		rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer rcancel()
-		if err := agent.Reset(rctx, agent.ResetConfig{
-			DataDir: cfg.DataDir, RunDir: cfg.RunDir, CgroupParent: cfg.CgroupParent,
-			Bridge: cfg.Bridge, HostNetns: cfg.HostNetns, Logger: agenttest.Logger(t),
-		}); err != nil {
-			t.Errorf("cleanup: reset: %v", err)
-		}
-		if d := agenttest.CgroupDirs(t, cfg.CgroupParent); len(d) > 0 {
-			t.Errorf("cleanup: cgroups left: %v", d)
-		}
-		if m := agenttest.MountsUnder(t, dir); len(m) > 1 || (len(m) == 1 && m[0] != ns) {
-			t.Errorf("cleanup: mounts left: %v", m)
-		}
+		agenttest.ResetNode(t, cfg, dir, ns)
 	})
 	return &node{name: cfg.NodeName, agent: a}
 }

@@ -1,6 +1,7 @@
 package agenttest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -13,11 +14,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/sys/mountinfo"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/tug-sh/tug/runtime/agent"
 )
 
 // RequireRoot skips the test unless it runs as root, which a real agent
@@ -132,4 +136,26 @@ func MountsUnder(t testing.TB, dir string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// ResetNode runs agent.Reset for an agent of cfg (stopped already) and
+// fails t if cgroups under its parent or mounts under dir other than the
+// node namespace's pin at netnsPath are left: the cleanup every test of a
+// real agent ends with.
+func ResetNode(t testing.TB, cfg agent.Config, dir, netnsPath string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := agent.Reset(ctx, agent.ResetConfig{
+		DataDir: cfg.DataDir, RunDir: cfg.RunDir, CgroupParent: cfg.CgroupParent,
+		Bridge: cfg.Bridge, HostNetns: cfg.HostNetns, Logger: Logger(t),
+	}); err != nil {
+		t.Errorf("cleanup: reset: %v", err)
+	}
+	if d := CgroupDirs(t, cfg.CgroupParent); len(d) > 0 {
+		t.Errorf("cleanup: cgroups left: %v", d)
+	}
+	if m := MountsUnder(t, dir); len(m) > 1 || (len(m) == 1 && m[0] != netnsPath) {
+		t.Errorf("cleanup: mounts left: %v", m)
+	}
 }
