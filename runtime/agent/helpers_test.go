@@ -3,14 +3,11 @@ package agent_test
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -85,25 +82,8 @@ type nodeOption func(*agent.Config)
 // left.
 func newNode(t testing.TB, c *cluster, opts ...nodeOption) *node {
 	t.Helper()
-	dir := t.TempDir()
-	ns := agenttest.NewNetns(t, filepath.Join(dir, "node-netns"))
-	sfx := agenttest.Suffix()
-	third, _ := rand.Int(rand.Reader, big.NewInt(250))
-	cfg := agent.Config{
-		RestConfig:        c.api.Config,
-		NodeName:          "node-" + sfx,
-		NodeIP:            netip.MustParseAddr("127.0.0.1"),
-		Listen:            "127.0.0.1:0",
-		DataDir:           filepath.Join(dir, "data"),
-		RunDir:            filepath.Join(dir, "run"),
-		CgroupParent:      "tug-test-" + sfx,
-		HostNetns:         ns,
-		Bridge:            "tugt" + sfx,
-		PodCIDR:           netip.MustParsePrefix(fmt.Sprintf("10.244.%d.0/24", third.Int64()+1)),
-		HeartbeatInterval: time.Second,
-		ResyncInterval:    5 * time.Second,
-		Logger:            agenttest.Logger(t),
-	}
+	nd := agenttest.NewNode(t, c.api.Config)
+	cfg, dir, ns := nd.Config, nd.Dir, nd.NetnsPath
 	for _, o := range opts {
 		o(&cfg)
 	}

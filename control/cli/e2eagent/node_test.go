@@ -2,11 +2,6 @@ package e2eagent
 
 import (
 	"context"
-	"crypto/rand"
-	"fmt"
-	"math/big"
-	"net/netip"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -31,25 +26,8 @@ type node struct {
 // stops it and removes everything it created.
 func startNode(t *testing.T, env *apitest.Env) *node {
 	t.Helper()
-	dir := t.TempDir()
-	ns := agenttest.NewNetns(t, filepath.Join(dir, "node-netns"))
-	sfx := agenttest.Suffix()
-	third, _ := rand.Int(rand.Reader, big.NewInt(250))
-	cfg := agent.Config{
-		RestConfig:        env.Config,
-		NodeName:          "node-" + sfx,
-		NodeIP:            netip.MustParseAddr("127.0.0.1"),
-		Listen:            "127.0.0.1:0",
-		DataDir:           filepath.Join(dir, "data"),
-		RunDir:            filepath.Join(dir, "run"),
-		CgroupParent:      "tug-test-" + sfx,
-		HostNetns:         ns,
-		Bridge:            "tugt" + sfx,
-		PodCIDR:           netip.MustParsePrefix(fmt.Sprintf("10.244.%d.0/24", third.Int64()+1)),
-		HeartbeatInterval: time.Second,
-		ResyncInterval:    5 * time.Second,
-		Logger:            agenttest.Logger(t),
-	}
+	nd := agenttest.NewNode(t, env.Config)
+	cfg, dir, ns := nd.Config, nd.Dir, nd.NetnsPath
 	a, err := agent.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,6 +22,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+	"k8s.io/client-go/rest"
 
 	"github.com/tug-sh/tug/runtime/agent"
 )
@@ -158,4 +161,42 @@ func ResetNode(t testing.TB, cfg agent.Config, dir, netnsPath string) {
 	if m := MountsUnder(t, dir); len(m) > 1 || (len(m) == 1 && m[0] != netnsPath) {
 		t.Errorf("cleanup: mounts left: %v", m)
 	}
+}
+
+// Node is the configuration of a real agent for a test's own node: a
+// network namespace pinned in Dir as the node's (NetnsPath), data, run
+// directory, cgroup parent and bridge of unique names, a random pod /24
+// of 10.244.0.0/16, 1 s heartbeats and 5 s resyncs. Tests adjust Config
+// before agent.New.
+type Node struct {
+	Config    agent.Config
+	Dir       string
+	NetnsPath string
+}
+
+// NewNode makes a Node whose agent talks to the API server at rc.
+func NewNode(t testing.TB, rc *rest.Config) Node {
+	t.Helper()
+	dir := t.TempDir()
+	ns := NewNetns(t, filepath.Join(dir, "node-netns"))
+	sfx := Suffix()
+	third, err := rand.Int(rand.Reader, big.NewInt(250))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Node{Dir: dir, NetnsPath: ns, Config: agent.Config{
+		RestConfig:        rc,
+		NodeName:          "node-" + sfx,
+		NodeIP:            netip.MustParseAddr("127.0.0.1"),
+		Listen:            "127.0.0.1:0",
+		DataDir:           filepath.Join(dir, "data"),
+		RunDir:            filepath.Join(dir, "run"),
+		CgroupParent:      "tug-test-" + sfx,
+		HostNetns:         ns,
+		Bridge:            "tugt" + sfx,
+		PodCIDR:           netip.MustParsePrefix(fmt.Sprintf("10.244.%d.0/24", third.Int64()+1)),
+		HeartbeatInterval: time.Second,
+		ResyncInterval:    5 * time.Second,
+		Logger:            Logger(t),
+	}}
 }
