@@ -11,50 +11,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	statsapi "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 )
-
-// agentSummary is the part of the kubelet's /stats/summary document
-// (stats/v1alpha1) that the metrics API reads. It is declared here, from
-// the kubelet's JSON names, rather than imported: the control plane does
-// not depend on the node agent's packages, and any kubelet-compatible
-// agent serves this shape.
-type agentSummary struct {
-	Node agentNodeStats  `json:"node"`
-	Pods []agentPodStats `json:"pods"`
-}
-
-type agentNodeStats struct {
-	NodeName string            `json:"nodeName"`
-	CPU      *agentCPUStats    `json:"cpu,omitempty"`
-	Memory   *agentMemoryStats `json:"memory,omitempty"`
-}
-
-type agentPodStats struct {
-	PodRef struct {
-		Name      string `json:"name"`
-		Namespace string `json:"namespace"`
-		UID       string `json:"uid"`
-	} `json:"podRef"`
-	Containers []agentContainerStats `json:"containers"`
-}
-
-type agentContainerStats struct {
-	Name      string            `json:"name"`
-	StartTime metav1.Time       `json:"startTime"`
-	CPU       *agentCPUStats    `json:"cpu,omitempty"`
-	Memory    *agentMemoryStats `json:"memory,omitempty"`
-}
-
-type agentCPUStats struct {
-	Time                 metav1.Time `json:"time"`
-	UsageCoreNanoSeconds *uint64     `json:"usageCoreNanoSeconds,omitempty"`
-}
-
-type agentMemoryStats struct {
-	Time            metav1.Time `json:"time"`
-	WorkingSetBytes *uint64     `json:"workingSetBytes,omitempty"`
-}
 
 // Bounds of reading the agents' statistics.
 const (
@@ -70,7 +28,7 @@ const (
 // nodeSummary is what one node's agent answered.
 type nodeSummary struct {
 	node *corev1.Node
-	sum  *agentSummary
+	sum  *statsapi.Summary
 	err  error
 }
 
@@ -100,8 +58,11 @@ func (s *Server) fetchSummaries(ctx context.Context, nodes []*corev1.Node) []nod
 	return out
 }
 
-// fetchSummary reads one node agent's /stats/summary.
-func (s *Server) fetchSummary(ctx context.Context, node *corev1.Node) (*agentSummary, error) {
+// fetchSummary reads one node agent's /stats/summary, the kubelet's
+// Summary API (k8s.io/kubelet stats/v1alpha1): tug's agent serves it, as
+// any kubelet-compatible agent does, so the control plane needs none of the
+// agent's packages.
+func (s *Server) fetchSummary(ctx context.Context, node *corev1.Node) (*statsapi.Summary, error) {
 	host, err := agentEndpoint(node)
 	if err != nil {
 		return nil, err
@@ -129,7 +90,7 @@ func (s *Server) fetchSummary(ctx context.Context, node *corev1.Node) (*agentSum
 	if len(body) > maxSummaryBytes {
 		return nil, fmt.Errorf("the agent of node %q at %s sent a /stats/summary over %d bytes", node.Name, host, maxSummaryBytes)
 	}
-	var sum agentSummary
+	var sum statsapi.Summary
 	if err := json.Unmarshal(body, &sum); err != nil {
 		return nil, fmt.Errorf("the agent of node %q at %s sent a /stats/summary that is not a kubelet Summary: %w", node.Name, host, err)
 	}

@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	statsapi "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 	"slices"
 	"strings"
 	"time"
@@ -32,7 +33,7 @@ const (
 // nodeMetrics turns the node part of an agent's summary into NodeMetrics,
 // as metrics-server does: CPU as a rate in cores over the window, memory
 // as the working set, the node's labels, created now.
-func nodeMetrics(node *corev1.Node, sum *agentSummary, observe observeCPU, now time.Time) (*metricsv1beta1.NodeMetrics, metricsBuild) {
+func nodeMetrics(node *corev1.Node, sum *statsapi.Summary, observe observeCPU, now time.Time) (*metricsv1beta1.NodeMetrics, metricsBuild) {
 	st := sum.Node
 	if st.CPU == nil || st.CPU.UsageCoreNanoSeconds == nil || st.Memory == nil || st.Memory.WorkingSetBytes == nil {
 		return nil, noStats
@@ -55,7 +56,7 @@ func nodeMetrics(node *corev1.Node, sum *agentSummary, observe observeCPU, now t
 // window of its containers. A pod is only complete when every container
 // it reports has both CPU and memory: a partial pod would under-report in
 // kubectl top's sums.
-func podMetrics(pod *corev1.Pod, st *agentPodStats, observe observeCPU, now time.Time) (*metricsv1beta1.PodMetrics, metricsBuild) {
+func podMetrics(pod *corev1.Pod, st *statsapi.PodStats, observe observeCPU, now time.Time) (*metricsv1beta1.PodMetrics, metricsBuild) {
 	if st == nil || len(st.Containers) == 0 {
 		return nil, noStats
 	}
@@ -93,7 +94,7 @@ func podMetrics(pod *corev1.Pod, st *agentPodStats, observe observeCPU, now time
 // findPodStats is pod's entry in a summary: same namespace and name, and
 // the same UID (a pod deleted and created again under its name is
 // another pod).
-func findPodStats(sum *agentSummary, pod *corev1.Pod) *agentPodStats {
+func findPodStats(sum *statsapi.Summary, pod *corev1.Pod) *statsapi.PodStats {
 	for i := range sum.Pods {
 		ref := sum.Pods[i].PodRef
 		if ref.Namespace == pod.Namespace && ref.Name == pod.Name && (ref.UID == "" || ref.UID == string(pod.UID)) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	statsapi "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 	"net/http"
 	"net/netip"
 	"os"
@@ -23,7 +24,6 @@ import (
 	"github.com/tug-sh/tug/control/controller/manager"
 	"github.com/tug-sh/tug/runtime/agent"
 	"github.com/tug-sh/tug/runtime/agent/agenttest"
-	"github.com/tug-sh/tug/runtime/agent/server"
 )
 
 func getNode(t testing.TB, ctx context.Context, c *cluster, name string) *v1.Node {
@@ -119,14 +119,14 @@ func TestStatsSummary(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
 	createPod(t, c, n.pod("busy", c.busybox("main", "while true; do :; done")))
 	waitPod(t, ctx, c, "default", "busy", "Running", running)
-	var sum server.Summary
+	var sum statsapi.Summary
 	waitFor(t, ctx, "CPU rates of the pod", func() bool {
 		res, err := http.Get(n.url(t) + "/stats/summary")
 		if err != nil {
 			return false
 		}
 		defer res.Body.Close()
-		sum = server.Summary{}
+		sum = statsapi.Summary{}
 		if err := json.NewDecoder(res.Body).Decode(&sum); err != nil {
 			return false
 		}

@@ -3,13 +3,13 @@ package agent
 import (
 	"context"
 	"errors"
+	statsapi "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 	"os"
 	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/tug-sh/tug/runtime/agent/server"
 	"github.com/tug-sh/tug/runtime/container"
 )
 
@@ -20,7 +20,7 @@ type statsCollector struct {
 
 	mu      sync.Mutex
 	prev    map[string]cpuSample // by container ID; "" is the node
-	last    *server.Summary
+	last    *statsapi.Summary
 	lastAt  time.Time
 	started time.Time
 }
@@ -57,7 +57,7 @@ func (s *statsCollector) rate(key string, at time.Time, usage uint64) *uint64 {
 }
 
 // summary takes a new sample (or returns the last if it is fresh).
-func (s *statsCollector) summary() (*server.Summary, error) {
+func (s *statsCollector) summary() (*statsapi.Summary, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.last != nil && time.Since(s.lastAt) < minSampleInterval {
@@ -69,7 +69,7 @@ func (s *statsCollector) summary() (*server.Summary, error) {
 		return nil, err
 	}
 	now := time.Now()
-	sum := &server.Summary{Node: server.NodeStats{NodeName: a.cfg.NodeName, StartTime: metav1.NewTime(s.started)}}
+	sum := &statsapi.Summary{Node: statsapi.NodeStats{NodeName: a.cfg.NodeName, StartTime: metav1.NewTime(s.started)}}
 	sum.Node.CPU = cpuStats(ns.Host, s.rate("", ns.Host.Time, ns.Host.CPUUsageNanos))
 	sum.Node.Memory = memoryStats(ns.Host)
 	if avail, ok := meminfoAvailable(); ok {
@@ -95,13 +95,13 @@ func (s *statsCollector) summary() (*server.Summary, error) {
 				running = append(running, inst{name, c.ID, c.StartedAt})
 			}
 		}
-		ref := server.PodReference{Name: rec.Name, Namespace: rec.Namespace, UID: string(rec.UID)}
+		ref := statsapi.PodReference{Name: rec.Name, Namespace: rec.Namespace, UID: string(rec.UID)}
 		start := rec.StartTime
 		ps.mu.Unlock()
 		if len(running) == 0 {
 			continue
 		}
-		pod := server.PodStats{PodRef: ref, StartTime: metav1.NewTime(start)}
+		pod := statsapi.PodStats{PodRef: ref, StartTime: metav1.NewTime(start)}
 		var podCPU, podMem container.Stats
 		var podRate uint64
 		rates := true
@@ -120,7 +120,7 @@ func (s *statsCollector) summary() (*server.Summary, error) {
 			} else {
 				podRate += *rate
 			}
-			pod.Containers = append(pod.Containers, server.ContainerStats{
+			pod.Containers = append(pod.Containers, statsapi.ContainerStats{
 				Name: r.name, StartTime: metav1.NewTime(r.started), CPU: cpuStats(st, rate), Memory: memoryStats(st),
 			})
 			podCPU.CPUUsageNanos += st.CPUUsageNanos
@@ -148,14 +148,14 @@ func (s *statsCollector) summary() (*server.Summary, error) {
 	return sum, nil
 }
 
-func cpuStats(st container.Stats, rate *uint64) *server.CPUStats {
+func cpuStats(st container.Stats, rate *uint64) *statsapi.CPUStats {
 	usage := st.CPUUsageNanos
-	return &server.CPUStats{Time: metav1.NewTime(st.Time), UsageNanoCores: rate, UsageCoreNanoSeconds: &usage}
+	return &statsapi.CPUStats{Time: metav1.NewTime(st.Time), UsageNanoCores: rate, UsageCoreNanoSeconds: &usage}
 }
 
-func memoryStats(st container.Stats) *server.MemoryStats {
+func memoryStats(st container.Stats) *statsapi.MemoryStats {
 	usage, ws := st.MemoryUsageBytes, st.MemoryWorkingSetBytes
-	return &server.MemoryStats{Time: metav1.NewTime(st.Time), UsageBytes: &usage, WorkingSetBytes: &ws}
+	return &statsapi.MemoryStats{Time: metav1.NewTime(st.Time), UsageBytes: &usage, WorkingSetBytes: &ws}
 }
 
 // nodeUsage is the latest node sample with a CPU rate, taking one.
@@ -168,7 +168,7 @@ func (s *statsCollector) nodeUsage() (nodeUsageSample, bool) {
 }
 
 // Summary serves /stats/summary.
-func (a *Agent) Summary(ctx context.Context) (*server.Summary, error) {
+func (a *Agent) Summary(ctx context.Context) (*statsapi.Summary, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

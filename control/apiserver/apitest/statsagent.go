@@ -14,7 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
+	statsapi "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 )
 
 // Usage is a steady resource use: CPU in millicores, memory as the
@@ -49,7 +49,7 @@ type StatsAgent struct {
 const SampleStep = 10 * time.Second
 
 type statsPod struct {
-	ref        summaryPodRef
+	ref        statsapi.PodReference
 	containers []statsContainer
 }
 
@@ -91,7 +91,7 @@ func (e *Env) StartStatsAgent(t testing.TB, name string, allocatable corev1.Reso
 func (a *StatsAgent) AddPod(pod *corev1.Pod, containers ...ContainerUsage) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	p := statsPod{ref: summaryPodRef{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID}}
+	p := statsPod{ref: statsapi.PodReference{Name: pod.Name, Namespace: pod.Namespace, UID: string(pod.UID)}}
 	for _, c := range containers {
 		p.containers = append(p.containers, statsContainer{name: c.Name, usage: c.Usage})
 	}
@@ -132,68 +132,25 @@ func (a *StatsAgent) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // summaryLocked is the document of request a.k.
-func (a *StatsAgent) summaryLocked() *summary {
+func (a *StatsAgent) summaryLocked() *statsapi.Summary {
 	elapsed := time.Duration(a.k) * SampleStep
 	at := metav1.NewTime(a.start.Add(elapsed))
-	cpu := func(u Usage) *summaryCPU {
+	cpu := func(u Usage) *statsapi.CPUStats {
 		// core-ns = millicores/1000 * seconds * 1e9
 		total := u.MilliCores * uint64(elapsed/time.Second) * 1_000_000
-		return &summaryCPU{Time: at, UsageCoreNanoSeconds: &total}
+		return &statsapi.CPUStats{Time: at, UsageCoreNanoSeconds: &total}
 	}
-	mem := func(u Usage) *summaryMemory {
+	mem := func(u Usage) *statsapi.MemoryStats {
 		ws := u.MemoryBytes
-		return &summaryMemory{Time: at, WorkingSetBytes: &ws, UsageBytes: &ws}
+		return &statsapi.MemoryStats{Time: at, WorkingSetBytes: &ws, UsageBytes: &ws}
 	}
-	s := &summary{Node: summaryNode{NodeName: a.Node, StartTime: metav1.NewTime(a.start), CPU: cpu(a.node), Memory: mem(a.node)}, Pods: []summaryPod{}}
+	s := &statsapi.Summary{Node: statsapi.NodeStats{NodeName: a.Node, StartTime: metav1.NewTime(a.start), CPU: cpu(a.node), Memory: mem(a.node)}, Pods: []statsapi.PodStats{}}
 	for _, p := range a.pods {
-		sp := summaryPod{PodRef: p.ref, StartTime: metav1.NewTime(a.start)}
+		sp := statsapi.PodStats{PodRef: p.ref, StartTime: metav1.NewTime(a.start)}
 		for _, c := range p.containers {
-			sp.Containers = append(sp.Containers, summaryContainer{Name: c.name, StartTime: metav1.NewTime(a.start), CPU: cpu(c.usage), Memory: mem(c.usage)})
+			sp.Containers = append(sp.Containers, statsapi.ContainerStats{Name: c.name, StartTime: metav1.NewTime(a.start), CPU: cpu(c.usage), Memory: mem(c.usage)})
 		}
 		s.Pods = append(s.Pods, sp)
 	}
 	return s
-}
-
-// The Summary document, with the kubelet's (and the agent's) JSON names.
-type summary struct {
-	Node summaryNode  `json:"node"`
-	Pods []summaryPod `json:"pods"`
-}
-
-type summaryNode struct {
-	NodeName  string         `json:"nodeName"`
-	StartTime metav1.Time    `json:"startTime"`
-	CPU       *summaryCPU    `json:"cpu,omitempty"`
-	Memory    *summaryMemory `json:"memory,omitempty"`
-}
-
-type summaryPodRef struct {
-	Name      string    `json:"name"`
-	Namespace string    `json:"namespace"`
-	UID       types.UID `json:"uid"`
-}
-
-type summaryPod struct {
-	PodRef     summaryPodRef      `json:"podRef"`
-	StartTime  metav1.Time        `json:"startTime"`
-	Containers []summaryContainer `json:"containers"`
-}
-
-type summaryContainer struct {
-	Name      string         `json:"name"`
-	StartTime metav1.Time    `json:"startTime"`
-	CPU       *summaryCPU    `json:"cpu,omitempty"`
-	Memory    *summaryMemory `json:"memory,omitempty"`
-}
-
-type summaryCPU struct {
-	Time                 metav1.Time `json:"time"`
-	UsageCoreNanoSeconds *uint64     `json:"usageCoreNanoSeconds,omitempty"`
-}
-
-type summaryMemory struct {
-	Time            metav1.Time `json:"time"`
-	UsageBytes      *uint64     `json:"usageBytes,omitempty"`
-	WorkingSetBytes *uint64     `json:"workingSetBytes,omitempty"`
 }

@@ -4,7 +4,7 @@
 //
 //	GET /containerLogs/{namespace}/{pod}/{container}?follow=&tailLines=&timestamps=&previous=&sinceSeconds=&sinceTime=&limitBytes=
 //	GET|POST /exec/{namespace}/{pod}/{container}?command=...&stdin=&stdout=&stderr=&tty=   (WebSocket)
-//	GET /stats/summary   (the kubelet's Summary API shape, a subset)
+//	GET /stats/summary   (the kubelet's Summary API, k8s.io/kubelet stats/v1alpha1: CPU and memory)
 //	GET /healthz
 //
 // Exec speaks the remote command WebSocket protocols v5.channel.k8s.io and

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	statsapi "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -51,7 +52,7 @@ type Backend interface {
 	// Exec runs req in the container and returns its exit code.
 	Exec(ctx context.Context, namespace, pod, container string, req ExecRequest) (int, error)
 	// Summary returns the node's and its pods' statistics.
-	Summary(ctx context.Context) (*Summary, error)
+	Summary(ctx context.Context) (*statsapi.Summary, error)
 	// Healthy reports a problem that makes the agent unhealthy.
 	Healthy() error
 }

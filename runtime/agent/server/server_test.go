@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	statsapi "k8s.io/kubelet/pkg/apis/stats/v1alpha1"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -69,9 +70,9 @@ func (b *backend) Exec(ctx context.Context, ns, pod, c string, req ExecRequest) 
 	return -1, errors.New("unknown command")
 }
 
-func (b *backend) Summary(context.Context) (*Summary, error) {
+func (b *backend) Summary(context.Context) (*statsapi.Summary, error) {
 	n := uint64(42)
-	return &Summary{Node: NodeStats{NodeName: "n1", CPU: &CPUStats{UsageNanoCores: &n}}}, nil
+	return &statsapi.Summary{Node: statsapi.NodeStats{NodeName: "n1", CPU: &statsapi.CPUStats{UsageNanoCores: &n}}}, nil
 }
 
 func (b *backend) Healthy() error { return nil }
@@ -300,7 +301,7 @@ func TestSummaryAndHealthz(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s Summary
+	var s statsapi.Summary
 	if err := json.NewDecoder(res.Body).Decode(&s); err != nil || s.Node.NodeName != "n1" || *s.Node.CPU.UsageNanoCores != 42 {
 		t.Fatalf("summary %+v %v", s, err)
 	}
